@@ -1,0 +1,1 @@
+"""The playground's Django app: puzzles, solve jobs, their steps, checkpoints, API and streaming."""

@@ -1,0 +1,24 @@
+"""Every API error as JSON: `{"error": "<one line>", "detail": {<where>: [<what>]}}`."""
+
+from rest_framework.views import exception_handler
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            return f"{key}: {_first_message(value)}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def json_exception_handler(exc, context):
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    if isinstance(detail, dict) and set(detail) == {"detail"}:
+        response.data = {"error": str(detail["detail"])}
+    else:
+        response.data = {"error": _first_message(detail), "detail": detail}
+    return response

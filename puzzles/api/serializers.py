@@ -1,0 +1,38 @@
+"""Output shapes of the jobs API, shared by the views that return them."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from puzzles.models import SolveJob, Step
+
+
+class JobOutputSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(source="puzzle.kind")
+    checkpoint = serializers.CharField(source="checkpoint.name")
+    url = serializers.SerializerMethodField()
+    stream = serializers.SerializerMethodField()
+    steps_done = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SolveJob
+        fields = [
+            "id", "kind", "status", "checkpoint", "steps_requested", "steps_done", "error", "result",
+            "attempts", "created_at", "started_at", "finished_at", "url", "stream",
+        ]
+
+    def get_url(self, job) -> str:
+        return reverse("api-job-detail", kwargs={"job_id": job.id})
+
+    def get_stream(self, job) -> str:
+        return f"/ws/jobs/{job.id}/"
+
+    def get_steps_done(self, job) -> int:
+        return job.steps.count()
+
+
+class StepOutputSerializer(serializers.ModelSerializer):
+    step = serializers.IntegerField(source="number")
+
+    class Meta:
+        model = Step
+        fields = ["step", "grid", "answers", "confidence", "halt_prob", "q_halt_logit", "seconds", "created_at"]

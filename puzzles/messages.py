@@ -1,0 +1,24 @@
+"""The JSON shapes of a job's stream, built in one place for the live path and the replay path."""
+
+from puzzles.models import SolveJob, Step
+
+
+def step_message(step: Step) -> dict:
+    return {
+        "type": "step",
+        "step": step.number,
+        "grid": step.grid,
+        "confidence": step.confidence,
+        "halt_prob": step.halt_prob,
+        "q_halt_logit": step.q_halt_logit,
+        "seconds": step.seconds,
+    }
+
+
+def status_message(job: SolveJob) -> dict:
+    message = {"type": "status", "status": job.status}
+    if job.error:
+        message["error"] = job.error
+    if job.result is not None:
+        message["result"] = job.result
+    return message

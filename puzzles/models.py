@@ -1,0 +1,94 @@
+"""What the playground records: checkpoints, puzzles, solve jobs and every step of a solve.
+
+The database is the record of a solve: steps are saved before they are published, so a viewer who
+connects late and the REST API both read the same complete history.
+"""
+
+import uuid
+
+from django.db import models
+
+PUZZLE_KINDS = [("sudoku", "Sudoku"), ("maze", "Maze"), ("arc", "ARC-AGI")]
+
+
+class Checkpoint(models.Model):
+    """A set of TRM weights in the project's format, one of which is active per puzzle kind."""
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=PUZZLE_KINDS)
+    path = models.CharField(max_length=500, help_text="The .safetensors file, absolute or relative to the project.")
+    content_hash = models.CharField(max_length=80)
+    variant = models.CharField(max_length=40, blank=True)
+    parameters = models.BigIntegerField(default=0)
+    halt_max_steps = models.PositiveSmallIntegerField(default=16)
+    trained = models.BooleanField(default=True, help_text="False for randomly initialised weights.")
+    info = models.JSONField(default=dict, blank=True, help_text="What `python -m solver info` reports.")
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=models.Q(is_active=True), name="one_active_checkpoint_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class Puzzle(models.Model):
+    """A puzzle as submitted, normalised to the canonical grid forms of the solver's codecs."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=10, choices=PUZZLE_KINDS)
+    data = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class SolveJob(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED)
+
+    # uuid4: a job's page and stream are readable by whoever holds the id, so ids must not be guessable.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    puzzle = models.ForeignKey(Puzzle, on_delete=models.CASCADE, related_name="jobs")
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="jobs")
+    steps_requested = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class Step(models.Model):
+    """One supervision step of a solve: the answer after it, and how sure the model was."""
+
+    job = models.ForeignKey(SolveJob, on_delete=models.CASCADE, related_name="steps")
+    number = models.PositiveSmallIntegerField(help_text="1-based supervision step.")
+    grid = models.JSONField(help_text="The answer to the (first) test input after this step.")
+    answers = models.JSONField(default=list, help_text="The answers to every test input (ARC may have several).")
+    confidence = models.JSONField(help_text="Probability of the chosen symbol, per cell of the grid.")
+    halt_prob = models.FloatField()
+    q_halt_logit = models.FloatField()
+    seconds = models.FloatField(help_text="Compute time of this step.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "number"]
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="one_row_per_step")]

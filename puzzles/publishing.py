@@ -1,0 +1,62 @@
+"""Publishing a job's events to its channel-layer group from a (synchronous) Celery worker.
+
+`async_to_sync(layer.group_send)` would run each message on a fresh event loop, and channels_redis keeps
+its connections per loop, so every step would open a new Redis connection. Instead each worker process
+runs one event loop in a background thread and sends every message through it, over one connection pool.
+Delivery through the layer is at-most-once; the database rows are the record.
+"""
+
+import asyncio
+import logging
+import threading
+
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT = 5.0
+
+
+def job_group(job_id) -> str:
+    return f"job.{job_id}"
+
+
+class _Publisher:
+    def __init__(self):
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._pid = None
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        import os
+
+        with self._lock:
+            # A forked worker child must not reuse its parent's loop thread (it does not exist there).
+            if self._loop is None or self._pid != os.getpid():
+                self._loop = asyncio.new_event_loop()
+                self._pid = os.getpid()
+                threading.Thread(target=self._loop.run_forever, name="channel-layer-publisher", daemon=True).start()
+            return self._loop
+
+    def send(self, job_id, message: dict) -> bool:
+        """Send one message to the job's group; False (and a log line) when the layer is unreachable."""
+        loop = self._ensure_loop()
+        future = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(job_group(job_id), message), loop)
+        try:
+            future.result(timeout=PUBLISH_TIMEOUT)
+            return True
+        except Exception:  # the step is saved; a viewer will get it from the database on reconnect
+            logger.warning("could not publish %s for job %s", message.get("type"), job_id, exc_info=True)
+            future.cancel()
+            return False
+
+
+publisher = _Publisher()
+
+
+def publish_step(job_id, step_message: dict) -> bool:
+    return publisher.send(job_id, {"type": "job.step", "payload": step_message})
+
+
+def publish_status(job_id, status_message: dict) -> bool:
+    return publisher.send(job_id, {"type": "job.status", "payload": status_message})

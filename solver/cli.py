@@ -1,0 +1,210 @@
+"""Command line of the solver package.
+
+    python -m solver solve --checkpoint PATH|demo:KIND --kind sudoku|maze|arc --input FILE
+                           [--puzzle-id N] [--steps N] [--format jsonl|text] [--frames] [--device cpu]
+    python -m solver info PATH [--kind K] [--json]
+    python -m solver convert SRC DST [--kind K]
+    python -m solver init --kind K --output PATH [--hidden-size N --num-heads N --H-cycles N --L-cycles N
+                          --mlp-t/--no-mlp-t --pos-encodings rope|learned|none --seed N ...]
+
+`solve --format jsonl` prints one JSON object per supervision step (and per puzzle when the input holds
+several, with its 0-based `index`) as soon as the step is computed. `--input -` reads stdin. Any problem
+with the input or the checkpoint prints one line to stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from solver.checkpoint import CheckpointError, checkpoint_info, convert_checkpoint, load_checkpoint, save_checkpoint
+from solver.codecs import Grid, PuzzleError, codec_for
+from solver.config import KINDS, POS_ENCODINGS, TRMConfig
+from solver.inference import StepResult, solve_steps
+from solver.model import TRM, init_weights
+
+
+class UsageError(Exception):
+    """A problem the user can fix from the command line (reported without a traceback)."""
+
+
+def render_grid(kind: str, grid: Grid) -> str:
+    """A grid as text, in the puzzle's own symbols (Sudoku blanks as '.')."""
+    if kind == "maze":
+        return "\n".join(grid)  # type: ignore[arg-type]
+    if kind == "sudoku":
+        return "\n".join("".join(str(v) if v else "." for v in row) for row in grid)  # type: ignore[union-attr]
+    return "\n".join(" ".join(str(v) for v in row) for row in grid) if grid else "(empty)"  # type: ignore
+
+
+def step_records(kind: str, result: StepResult, grids: list[Grid], several: bool) -> list[dict[str, Any]]:
+    """The JSON objects of one step, one per puzzle."""
+    codec = codec_for(kind)
+    records = []
+    for i, grid in enumerate(grids):
+        record: dict[str, Any] = {"step": result.step}
+        if several:
+            record["index"] = i
+        record.update(
+            tokens=result.tokens[i].tolist(),
+            grid=codec.decode(result.tokens[i], like=grid),
+            q_halt_logit=round(float(result.q_halt_logit[i]), 6),
+            halt_prob=round(float(result.halt_prob[i]), 6),
+            confidence=[round(float(c), 4) for c in result.confidence[i]],
+            seconds=round(result.seconds, 4),
+        )
+        if result.frames:
+            record["frames"] = [codec.decode(f[i], like=grid) for f in result.frames]
+        records.append(record)
+    return records
+
+
+def read_input(path: str) -> str:
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read --input {path}: {e}") from None
+
+
+def cmd_solve(args: argparse.Namespace) -> None:
+    model, config = load_checkpoint(args.checkpoint, device=args.device, kind=args.kind)
+    if args.kind is not None and args.kind != config.kind:
+        raise UsageError(f"--kind {args.kind} does not match the checkpoint, which is a {config.kind} model")
+    codec = codec_for(config.kind)
+    grids = codec.parse_text(read_input(args.input))
+    if args.steps is not None and args.steps < 1:
+        raise UsageError("--steps must be at least 1")
+    several = len(grids) > 1
+    out = sys.stdout
+    for result in solve_steps(model, codec.encode_batch(grids), [args.puzzle_id] * len(grids),
+                              steps=args.steps, frames=args.frames):
+        records = step_records(config.kind, result, grids, several)
+        if args.format == "jsonl":
+            for record in records:
+                out.write(json.dumps(record, separators=(",", ":")) + "\n")
+        else:
+            for record in records:
+                title = f"puzzle {record['index']}, " if several else ""
+                out.write(f"{title}step {record['step']}: halt_prob {record['halt_prob']:.3f} "
+                          f"(q_halt_logit {record['q_halt_logit']:+.3f}), {record['seconds']:.2f} s\n")
+                out.write(render_grid(config.kind, record["grid"]) + "\n\n")
+        out.flush()  # a reader sees each step as soon as it is computed
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    info = checkpoint_info(args.path, kind=args.kind)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return
+    c = info["config"]
+    lines = [
+        ("path", info["path"]),
+        ("format", info["format"]),
+        ("kind", info["kind"]),
+        ("variant", info["variant"]),
+        ("parameters", f"{info['parameters']:,} (+ {info['puzzle_identifiers']:,} puzzle embeddings)"),
+        ("shape", f"hidden {c['hidden_size']}, {c['L_layers']} layers, H_cycles {c['H_cycles']}, "
+                  f"L_cycles {c['L_cycles']}, {c['halt_max_steps']} supervision steps, seq_len {c['seq_len']}, "
+                  f"vocab {c['vocab_size']}"),
+        ("dtypes", ", ".join(info["dtypes"]) + f" (trained in {c['forward_dtype']})"),
+        ("training steps", info["steps"] if info["steps"] is not None else "unknown"),
+        ("trained", {True: "yes", False: "no (random weights)", None: "unknown"}[info["trained"]]),
+        ("content hash", info["content_hash"]),
+        ("provenance", json.dumps(info["provenance"], sort_keys=True, default=str)),
+    ]
+    for key, value in lines:
+        print(f"{key:15} {value}")
+
+
+def cmd_convert(args: argparse.Namespace) -> None:
+    print(convert_checkpoint(args.src, args.dst, kind=args.kind))
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    overrides = {name: getattr(args, name) for name in (
+        "hidden_size", "num_heads", "expansion", "L_layers", "H_cycles", "L_cycles", "halt_max_steps",
+        "pos_encodings", "mlp_t", "puzzle_emb_len", "puzzle_emb_ndim", "num_puzzle_identifiers", "forward_dtype")
+        if getattr(args, name) is not None}
+    if args.no_puzzle_emb:
+        overrides.update(puzzle_emb_ndim=0, puzzle_emb_len=0)
+    overrides.setdefault("puzzle_emb_ndim", overrides.get("hidden_size", 512))
+    try:
+        config = TRMConfig.for_kind(args.kind, **overrides)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    model = init_weights(TRM(config), torch.Generator().manual_seed(args.seed))
+    provenance = {"made_by": "python -m solver init", "trained": False, "training_step": 0,
+                  "initialisation": "random (untrained weights: answers are meaningless)", "seed": args.seed}
+    print(save_checkpoint(model, config, args.output, provenance=provenance))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m solver", description="Tiny Recursive Model solver.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("solve", help="solve puzzles, printing every supervision step")
+    p.add_argument("--checkpoint", required=True, help="checkpoint file (step_N or .safetensors) or demo:KIND")
+    p.add_argument("--kind", choices=KINDS, help="puzzle kind (required for reference checkpoints whose "
+                                                 "data path does not name it)")
+    p.add_argument("--input", required=True, help="puzzle file, or - for stdin")
+    p.add_argument("--puzzle-id", type=int, default=0, help="puzzle identifier (ARC task/augmentation); 0 = blank")
+    p.add_argument("--steps", type=int, help="supervision steps (default: the checkpoint's halt_max_steps)")
+    p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
+    p.add_argument("--frames", action="store_true", help="also output the answer after each H cycle")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("info", help="describe a checkpoint")
+    p.add_argument("path")
+    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("convert", help="reference step_N <-> project .safetensors (direction from SRC)")
+    p.add_argument("src")
+    p.add_argument("dst", help="project .safetensors file, or reference step_N file / directory")
+    p.add_argument("--kind", choices=KINDS)
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("init", help="write a randomly initialised (untrained) checkpoint")
+    p.add_argument("--kind", choices=KINDS, required=True)
+    p.add_argument("--output", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden-size", dest="hidden_size", type=int)
+    p.add_argument("--num-heads", dest="num_heads", type=int)
+    p.add_argument("--expansion", type=float)
+    p.add_argument("--L-layers", dest="L_layers", type=int)
+    p.add_argument("--H-cycles", dest="H_cycles", type=int)
+    p.add_argument("--L-cycles", dest="L_cycles", type=int)
+    p.add_argument("--halt-max-steps", dest="halt_max_steps", type=int)
+    p.add_argument("--pos-encodings", dest="pos_encodings", choices=POS_ENCODINGS)
+    p.add_argument("--mlp-t", dest="mlp_t", action=argparse.BooleanOptionalAction,
+                   help="MLP over the sequence instead of attention (default: as published for the kind)")
+    p.add_argument("--puzzle-emb-ndim", dest="puzzle_emb_ndim", type=int)
+    p.add_argument("--puzzle-emb-len", dest="puzzle_emb_len", type=int)
+    p.add_argument("--num-puzzle-identifiers", dest="num_puzzle_identifiers", type=int)
+    p.add_argument("--no-puzzle-emb", action="store_true", help="no puzzle embedding (and no prefix positions)")
+    p.add_argument("--forward-dtype", dest="forward_dtype", choices=("float32", "bfloat16", "float16"))
+    p.set_defaults(func=cmd_init)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (UsageError, PuzzleError, CheckpointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:  # e.g. a puzzle id out of range for this checkpoint
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `| head` closed the pipe: not an error worth a traceback
+        sys.stderr.close()
+        return 0
+    return 0

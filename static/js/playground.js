@@ -1,0 +1,82 @@
+// The submit form: pick a kind, paste or write a puzzle, send it to the REST API, open the job page.
+"use strict";
+
+const EXAMPLES = {
+  sudoku: "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3..",
+  maze: ["#########", "#S  #   #", "# # # # #", "# #   # #", "# ##### #", "#      G#", "#########"].join("\n"),
+  arc: JSON.stringify({train: [{input: [[1, 0], [0, 0]], output: [[1, 1], [1, 1]]}], test: [{input: [[0, 2], [0, 0]]}]}),
+};
+const HELP = {
+  sudoku: "81 characters, row by row; '.' or '0' for a blank.",
+  maze: "Lines of '#' (wall), ' ' (open), one 'S' and one 'G'; at most 30×30.",
+  arc: 'A task as JSON: {"train": [{"input": grid, "output": grid}], "test": [{"input": grid}]}, colours 0-9.',
+};
+
+const form = document.getElementById("submit-form");
+const text = document.getElementById("puzzle-text");
+const errorBox = document.getElementById("form-error");
+
+function currentKind() {
+  return form.querySelector("input[name=kind]:checked").value;
+}
+
+function showKind() {
+  document.getElementById("puzzle-help").textContent = HELP[currentKind()];
+}
+
+function puzzleBody(kind, raw) {
+  if (kind === "sudoku") return {grid: raw.replace(/\s+/g, "")};
+  if (kind === "maze") return {grid: raw.replace(/\n+$/, "").split("\n")};
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    throw new Error(`The ARC task is not valid JSON: ${error.message}`);
+  }
+}
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+function showError(message) {
+  errorBox.textContent = message;
+  errorBox.hidden = !message;
+}
+
+async function submit(event) {
+  event.preventDefault();
+  showError("");
+  const kind = currentKind();
+  let body;
+  try {
+    body = {kind, puzzle: puzzleBody(kind, text.value), steps: Number(document.getElementById("steps").value)};
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  const button = document.getElementById("submit-button");
+  button.disabled = true;
+  try {
+    const response = await fetch("/api/v1/jobs/", {
+      method: "POST",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json();
+    if (response.status !== 202) {
+      showError(answer.error || `The server answered ${response.status}`);
+      return;
+    }
+    window.location.href = `/jobs/${answer.id}/`;
+  } catch (error) {
+    showError(`Could not reach the server: ${error.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+form.addEventListener("change", showKind);
+form.addEventListener("submit", submit);
+document.getElementById("example-button").addEventListener("click", () => { text.value = EXAMPLES[currentKind()]; });
+showKind();

@@ -1,0 +1,134 @@
+"""Starting the real parts of the playground as separate processes for tests.
+
+The worker and the web server are the same commands `make run` starts (`celery -A trmweb worker`,
+`daphne trmweb.asgi:application`), pointed at the test database and the session's Redis.
+"""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from channels.layers import channel_layers
+from django.conf import settings
+from django.db import connection
+
+
+def use_redis(url: str) -> None:
+    """Point this test process's Celery app and channel layer at `url`."""
+    from trmweb.celery import app
+
+    settings.REDIS_URL = url
+    settings.CELERY_BROKER_URL = url
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = url
+    channel_layers.backends.clear()
+    app.conf.broker_url = url
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL naming the database the tests run on (the test database, not the real one)."""
+    database = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{database['NAME']}"
+    user = database.get("USER") or ""
+    password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
+    credentials = f"{user}{password}@" if user else ""
+    host = database.get("HOST") or "localhost"
+    port = f":{database['PORT']}" if database.get("PORT") else ""
+    return f"postgres://{credentials}{host}{port}/{database['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Stack:
+    """A running worker and web server; `base_url` and `ws_url` address the web server."""
+
+    def __init__(self, *, env: dict, cwd: Path, log_dir: Path):
+        self.env = env
+        self.cwd = cwd
+        self.log_dir = log_dir
+        self.port = free_port()
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def _start(self, name: str, command: list[str]) -> None:
+        log = open(self.log_dir / f"{name}.log", "wb")
+        self.processes[name] = subprocess.Popen(command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def log(self, name: str) -> str:
+        return (self.log_dir / f"{name}.log").read_text(errors="replace")
+
+    def start_worker(self, name: str = "worker") -> None:
+        self._start(name, [sys.executable, "-m", "celery", "-A", "trmweb", "worker", "--concurrency", "1",
+                           "--loglevel", "INFO", "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle"])
+
+    def __enter__(self) -> "Stack":
+        self.start_worker()
+        self._start("web", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "trmweb.asgi:application"])
+        self.wait_until(self._web_answers, 60, "daphne did not answer")
+        self.wait_until(lambda: self.workers() > 0, 90, "the Celery worker did not answer a ping")
+        return self
+
+    def _web_answers(self) -> bool:
+        try:
+            urllib.request.urlopen(self.base_url + "/healthz", timeout=2)
+        except urllib.error.HTTPError:
+            return True  # it answered, if not yet healthy
+        except (urllib.error.URLError, OSError):
+            return False
+        return True
+
+    def workers(self) -> int:
+        try:
+            with urllib.request.urlopen(self.base_url + "/healthz", timeout=5) as response:
+                return json.load(response)["workers"]["count"]
+        except (urllib.error.URLError, OSError, KeyError, ValueError):
+            return 0
+
+    def wait_until(self, condition, timeout: float, message: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log(name)[-3000:]}")
+            if condition():
+                return
+            time.sleep(0.2)
+        raise TimeoutError(message + "\n" + "\n".join(f"--- {n}\n{self.log(n)[-2000:]}" for n in self.processes))
+
+    def __exit__(self, *exc_info) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
+        """(status, JSON body) of an HTTP request to the web server."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")

@@ -1,0 +1,73 @@
+"""`POST /api/v1/jobs/`: bad input answers 400 saying what and where, and nothing is saved or queued."""
+
+import pytest
+
+from puzzles.models import Puzzle, SolveJob
+
+SUDOKU = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
+
+
+@pytest.fixture
+def api(client):
+    def post(body):
+        return client.post("/api/v1/jobs/", body, content_type="application/json")
+
+    return post
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "words"),
+    [
+        ({"kind": "chess", "puzzle": {}}, "kind", "not a valid choice"),
+        ({"kind": "sudoku"}, "puzzle", "required"),
+        ({"kind": "sudoku", "puzzle": {"grid": SUDOKU[:80]}}, "puzzle.grid", "81"),
+        ({"kind": "sudoku", "puzzle": {"grid": SUDOKU[:40] + "x" + SUDOKU[41:]}}, "puzzle.grid", "column 5"),
+        ({"kind": "maze", "puzzle": {"grid": ["#S#", "# #"]}}, "puzzle.grid", "'G'"),
+        ({"kind": "maze", "puzzle": {"grid": ["#SG#", "#"]}}, "puzzle.grid", "row 2"),
+        ({"kind": "arc", "puzzle": {"train": [], "test": [{"input": [[1]]}]}}, "puzzle.train", "1 to"),
+        ({"kind": "arc", "puzzle": {"train": [{"input": [[1]], "output": [[10]]}], "test": [{"input": [[1]]}]}},
+         "puzzle.train[0].output", "row 1, column 1"),
+        ({"kind": "arc", "puzzle": {"train": [{"input": [[1]], "output": [[1]]}], "test": [{"input": [[1] * 31]}]}},
+         "puzzle.test[0].input", "30"),
+        ({"kind": "sudoku", "puzzle": {"grid": SUDOKU}, "steps": 99}, "steps", "between 1 and"),
+        ({"kind": "sudoku", "puzzle": {"grid": SUDOKU}, "checkpoint": "nope"}, "checkpoint", "no checkpoint named"),
+    ],
+)
+def test_bad_input_is_refused_with_where_and_what(api, active_checkpoints, body, where, words):
+    response = api(body)
+
+    assert response.status_code == 400
+    answer = response.json()
+    assert where in answer["detail"], answer
+    assert words in " ".join(answer["detail"][where]), answer
+    assert answer["error"].startswith(where)
+    assert Puzzle.objects.count() == 0 and SolveJob.objects.count() == 0
+
+
+def test_a_kind_without_an_active_checkpoint_is_refused(api, db):
+    response = api({"kind": "sudoku", "puzzle": {"grid": SUDOKU}})
+
+    assert response.status_code == 400
+    assert "no checkpoint is active for sudoku" in response.json()["error"]
+    assert SolveJob.objects.count() == 0
+
+
+def test_a_body_that_is_not_json_is_refused(client, db):
+    response = client.post("/api/v1/jobs/", "{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    assert "JSON" in response.json()["error"]
+
+
+def test_unknown_job_is_404_as_json(client, db):
+    response = client.get("/api/v1/jobs/00000000-0000-4000-8000-000000000000/")
+
+    assert response.status_code == 404
+    assert "no job" in response.json()["error"]
+
+
+def test_the_openapi_schema_builds(client, db):
+    response = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    assert "/api/v1/jobs/" in response.content.decode()

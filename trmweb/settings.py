@@ -1,0 +1,183 @@
+"""Settings of the TRM Playground, all read from environment variables.
+
+Defaults run a fresh checkout on one machine (SQLite, a local Redis); production sets DATABASE_URL,
+REDIS_URL, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and the TRM_* variables. See README.md for the list.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from trmweb.env import env_bool, env_choice, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("TRM_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (`make run` makes one in var/secret-key)"
+        )
+    SECRET_KEY = "insecure-debug-only-key"
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "puzzles",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "trmweb.urls"
+ASGI_APPLICATION = "trmweb.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database_from_url(url: str) -> dict:
+    try:
+        database = dj_database_url.parse(url, conn_max_age=env_int("DJANGO_DB_CONN_MAX_AGE", 0, minimum=0))
+    except ValueError as error:
+        raise ImproperlyConfigured(f"DATABASE_URL={url!r} cannot be parsed: {error}") from None
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # Many writers at once (web requests and worker steps): WAL lets readers run beside the writer,
+        # IMMEDIATE takes the write lock at BEGIN so two transactions never deadlock upgrading a read
+        # lock, and the busy timeout makes a writer wait its turn instead of failing "database is locked".
+        database["OPTIONS"] = {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+        }
+        # A file, not memory, so the worker and web processes a test starts see the test database.
+        database["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    elif database["ENGINE"] not in ("django.db.backends.postgresql",):
+        raise ImproperlyConfigured(f"DATABASE_URL uses {database['ENGINE']}; use sqlite:// or postgres://")
+    return database
+
+
+DATABASES = {"default": _database_from_url(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+# Served by WhiteNoise from STATIC_ROOT, which `make run` fills with collectstatic; in debug and in
+# tests straight from the source folders.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_ROOT = Path(env_str("TRM_MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# Redis carries the Celery queue and the channel layer. `make run` points this at a reachable Redis or at
+# the embedded one it starts; see trmweb/redis_server.py.
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # redis-py's default read timeout (5 s) equals the layer's blocking-pop timeout; give reads room.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 3}],
+            # A viewer that falls behind may hold every step of a 16-step solve with fine frames.
+            "capacity": env_int("TRM_CHANNEL_CAPACITY", 1000, minimum=10),
+            "expiry": 60,
+            "group_expiry": 3600,
+        },
+    }
+}
+
+# Celery: the queue is the only job hand-off; results live in the database, not in a result backend.
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 3,
+    "socket_timeout": 10,
+    # A job whose worker died is handed out again after this long (acks are late).
+    "visibility_timeout": env_int("TRM_VISIBILITY_TIMEOUT", 3600, minimum=60),
+}
+# A submit must answer quickly even when Redis is down: try briefly, then fail the job with a reason.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# The solver queue jobs go to; a worker consumes the queue of its own device (`gpu` or `cpu`).
+TRM_SOLVE_QUEUE = env_choice("TRM_SOLVE_QUEUE", "cpu", ("cpu", "gpu"))
+TRM_MAX_ATTEMPTS = env_int("TRM_MAX_ATTEMPTS", 2, minimum=1)
+TRM_JOB_TIME_LIMIT = env_int("TRM_JOB_TIME_LIMIT", 600, minimum=10)
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "puzzles.api.errors.json_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "TRM Playground API",
+    "DESCRIPTION": "Submit puzzles to the Tiny Recursive Model and read every refinement step.",
+    "VERSION": "1.0.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# Requests carry puzzles of at most a few tens of KB; anything far larger is refused before parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TRM_MAX_REQUEST_BYTES", 1_000_000, minimum=10_000)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_choice("TRM_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()},
+}
