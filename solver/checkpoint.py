@@ -92,9 +92,14 @@ def _meta_model(config: TRMConfig) -> TRM:
         return TRM(config)
 
 
+def expected_shapes(config: TRMConfig) -> dict[str, torch.Size]:
+    """Name -> shape of every tensor a checkpoint of `config` holds."""
+    return {name: t.shape for name, t in _meta_model(config).state_dict().items()}
+
+
 def check_tensors(tensors: dict[str, torch.Tensor], config: TRMConfig, where: str) -> None:
     """Every tensor the config needs, with its exact shape, and nothing else."""
-    expected = {name: t.shape for name, t in _meta_model(config).state_dict().items()}
+    expected = expected_shapes(config)
     for name, shape in expected.items():
         if name not in tensors:
             raise CheckpointError(f"{where}: tensor {name!r} is missing (expected shape {list(shape)}) "
