@@ -4,20 +4,28 @@ VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test migrate bench clean
+.PHONY: run test migrate bench clean chromium
 
 $(STAMP): requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (Python 3.11); set PYTHON=... to another 3.11 interpreter"; exit 1; }
 	test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
-	$(VENV_PYTHON) -m pip install --quiet --upgrade pip
 	$(VENV_PYTHON) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(VENV_PYTHON) -m trmweb.launcher
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(VENV_PYTHON) -m pytest
+
+# The browser tests drive Debian's Chromium (Playwright with its executable_path; no browser download).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+	  else echo "The browser tests need Chromium: run 'sudo apt-get install chromium'"; exit 1; fi; }
 
 migrate: $(STAMP)
 	$(VENV_PYTHON) manage.py migrate

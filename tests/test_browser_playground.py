@@ -1,0 +1,72 @@
+"""The real page in headless Chromium, against the real server, worker and Redis."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.stack
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is needed for the browser tests: install Debian's `chromium` package")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread, which makes Django refuse the
+    # (synchronous, single-threaded) database work of the fixtures; nothing here is really concurrent.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_submit_a_sudoku_and_watch_every_step_arrive(stack, active_checkpoints, page):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.goto(stack.base_url + "/")
+    page.get_by_label("Sudoku").check()
+    page.get_by_role("button", name="Example").click()
+    page.locator("#steps").fill("4")
+    page.screenshot(path=SCREENSHOTS / "playground.png")
+
+    page.get_by_role("button", name="Solve").click()
+
+    page.wait_for_url("**/jobs/*/")
+    page.locator("#job-status", has_text="done").wait_for(timeout=60_000)
+    page.locator("#step-number", has_text="4").wait_for(timeout=10_000)
+    assert page.locator("#grid .cell").count() == 81
+    page.screenshot(path=SCREENSHOTS / "job.png")
+
+    page.keyboard.press("ArrowLeft")
+    assert page.locator("#step-number").inner_text() == "3"
+
+
+def test_a_bad_puzzle_shows_its_error_and_stays_on_the_page(stack, active_checkpoints, page):
+    page.goto(stack.base_url + "/")
+    page.get_by_label("Maze").check()
+    page.locator("#puzzle-text").fill("#####\n#S  #\n#####")
+
+    page.get_by_role("button", name="Solve").click()
+
+    error = page.locator("#form-error")
+    error.wait_for(state="visible")
+    assert "exactly one 'G'" in error.inner_text()
+    assert page.url.rstrip("/") == stack.base_url
