@@ -62,11 +62,12 @@ def test_postgres_urls_are_understood_and_others_refused():
     assert refused.returncode != 0 and "use sqlite:// or postgres://" in refused.stderr
 
 
-def test_sqlite_is_tuned_for_concurrent_writers(settings):
+def test_sqlite_connections_are_tuned_for_concurrent_writers(db):
     from django.db import connection
 
     if connection.vendor != "sqlite":
-        pytest.skip("SQLite only")
-    options = settings.DATABASES["default"]["OPTIONS"]
-    assert options["transaction_mode"] == "IMMEDIATE"
-    assert "journal_mode=WAL" in options["init_command"] and "busy_timeout" in options["init_command"]
+        pytest.skip("the SQLite tuning only applies to SQLite")
+    with connection.cursor() as cursor:
+        assert cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert cursor.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+    assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
