@@ -4,7 +4,7 @@ from puzzles.models import SolveJob, Step
 
 
 def step_message(step: Step) -> dict:
-    return {
+    message = {
         "type": "step",
         "step": step.number,
         "grid": step.grid,
@@ -13,6 +13,11 @@ def step_message(step: Step) -> dict:
         "q_halt_logit": step.q_halt_logit,
         "seconds": step.seconds,
     }
+    if step.frames:
+        message["frames"] = step.frames
+    if len(step.answers) > 1:
+        message["grids"] = step.answers
+    return message
 
 
 def status_message(job: SolveJob) -> dict:

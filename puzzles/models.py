@@ -6,6 +6,7 @@ connects late and the REST API both read the same complete history.
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 PUZZLE_KINDS = [("sudoku", "Sudoku"), ("maze", "Maze"), ("arc", "ARC-AGI")]
@@ -60,6 +61,11 @@ class SolveJob(models.Model):
     puzzle = models.ForeignKey(Puzzle, on_delete=models.CASCADE, related_name="jobs")
     checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="jobs")
     steps_requested = models.PositiveSmallIntegerField()
+    frames = models.BooleanField(default=False, help_text="Also record the answer after each H cycle.")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="solve_jobs")
+    owner_key = models.CharField(max_length=80, db_index=True, help_text="user:<id> or session:<key>: whose job it is.")
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -70,6 +76,12 @@ class SolveJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner_key", "idempotency_key"], condition=~models.Q(idempotency_key=""), name="one_job_per_idempotency_key"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
 
     @property
     def is_finished(self) -> bool:
@@ -87,6 +99,7 @@ class Step(models.Model):
     halt_prob = models.FloatField()
     q_halt_logit = models.FloatField()
     seconds = models.FloatField(help_text="Compute time of this step.")
+    frames = models.JSONField(default=list, blank=True, help_text="The answer after each H cycle, when asked for.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

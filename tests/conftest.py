@@ -67,6 +67,29 @@ def stack(django_db_setup, django_db_blocker, redis_url, tmp_path_factory):
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         TRM_DEVICE="cpu",
+        # The suite submits far more than one person would; the limits have tests of their own.
+        TRM_SUBMIT_RATE_ANON="100000/min",
+        TRM_MAX_ACTIVE_JOBS="1000",
     )
     with Stack(env=env, cwd=PROJECT_DIR, log_dir=tmp_path_factory.mktemp("stack-logs")) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(redis_url):
+    """Rate-limit counters live in Redis; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(scope="session")
+def slow_maze_file(tmp_path_factory) -> Path:
+    """A maze TRM big enough that a solve takes seconds on a CPU, so it can be cancelled mid-way."""
+    path = tmp_path_factory.mktemp("slow") / "slow-maze.safetensors"
+    subprocess.run(
+        [sys.executable, "-m", "solver", "init", "--kind", "maze", "--output", str(path),
+         "--hidden-size", "128", "--num-heads", "4", "--seed", "2"],
+        check=True, cwd=PROJECT_DIR,
+    )
+    return path

@@ -4,6 +4,7 @@ The worker and the web server are the same commands `make run` starts (`celery -
 `daphne trmweb.asgi:application`), pointed at the test database and the session's Redis.
 """
 
+import http.cookiejar
 import json
 import socket
 import subprocess
@@ -25,6 +26,7 @@ def use_redis(url: str) -> None:
     settings.REDIS_URL = url
     settings.CELERY_BROKER_URL = url
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = url
+    settings.CACHES["default"]["LOCATION"] = url
     channel_layers.backends.clear()
     app.conf.broker_url = url
 
@@ -123,12 +125,26 @@ class Stack:
                 process.wait()
 
     def request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
-        """(status, JSON body) of an HTTP request to the web server."""
+        """(status, JSON body) of a one-off HTTP request to the web server (no cookies kept)."""
+        return HttpClient(self.base_url).request(method, path, body, headers)
+
+    def client(self) -> "HttpClient":
+        """An HTTP client that keeps its cookies, like one browser or one script session."""
+        return HttpClient(self.base_url)
+
+
+class HttpClient:
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
+        """(status, JSON body) of an HTTP request."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base_url + path, data=data, method=method,
                                          headers={"Content-Type": "application/json", **(headers or {})})
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with self.opener.open(request, timeout=30) as response:
                 return response.status, json.load(response)
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")

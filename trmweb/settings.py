@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -156,13 +157,32 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 TRM_SOLVE_QUEUE = env_choice("TRM_SOLVE_QUEUE", "cpu", ("cpu", "gpu"))
 TRM_MAX_ATTEMPTS = env_int("TRM_MAX_ATTEMPTS", 2, minimum=1)
 TRM_JOB_TIME_LIMIT = env_int("TRM_JOB_TIME_LIMIT", 600, minimum=10)
+TRM_MAX_ACTIVE_JOBS = env_int("TRM_MAX_ACTIVE_JOBS", 4, minimum=1)
+
+# Rate limits are counted in Redis so every web process shares them.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "puzzles.api.errors.json_exception_handler",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
 }
+# Submits per client (anonymous: per address) and period: "<count>/<sec|min|hour|day>".
+TRM_SUBMIT_RATE_ANON = env_str("TRM_SUBMIT_RATE_ANON", "30/min")
+TRM_SUBMIT_RATE_USER = env_str("TRM_SUBMIT_RATE_USER", "120/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "TRM Playground API",
     "DESCRIPTION": "Submit puzzles to the Tiny Recursive Model and read every refinement step.",

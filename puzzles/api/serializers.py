@@ -3,7 +3,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from puzzles.models import SolveJob, Step
+from puzzles.models import Checkpoint, SolveJob, Step
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
@@ -16,7 +16,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = SolveJob
         fields = [
-            "id", "kind", "status", "checkpoint", "steps_requested", "steps_done", "error", "result",
+            "id", "kind", "status", "checkpoint", "steps_requested", "frames", "steps_done", "error", "result",
             "attempts", "created_at", "started_at", "finished_at", "url", "stream",
         ]
 
@@ -35,4 +35,12 @@ class StepOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Step
-        fields = ["step", "grid", "answers", "confidence", "halt_prob", "q_halt_logit", "seconds", "created_at"]
+        fields = ["step", "grid", "answers", "confidence", "halt_prob", "q_halt_logit", "seconds", "frames", "created_at"]
+
+
+class CheckpointOutputSerializer(serializers.ModelSerializer):
+    active = serializers.BooleanField(source="is_active")
+
+    class Meta:
+        model = Checkpoint
+        fields = ["name", "kind", "variant", "parameters", "halt_max_steps", "trained", "content_hash", "active", "created_at"]

@@ -1,15 +1,21 @@
-"""The jobs REST API (`/api/v1/jobs/...`): one view per operation, logic in services."""
+"""The jobs REST API (`/api/v1/...`): thin views, logic in services."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from puzzles.api.serializers import JobOutputSerializer, StepOutputSerializer
-from puzzles.models import PUZZLE_KINDS, SolveJob
+from puzzles.api.clients import SubmitAnonThrottle, SubmitUserThrottle, client_of
+from puzzles.api.serializers import CheckpointOutputSerializer, JobOutputSerializer, StepOutputSerializer
+from puzzles.models import PUZZLE_KINDS, Checkpoint, SolveJob
 from puzzles.puzzle_input import PuzzleBodyError
-from puzzles.services.jobs import NoCheckpoint, job_submit
+from puzzles.services.jobs import JobFinished, NoCheckpoint, TooManyActiveJobs, job_cancel, job_submit
+
+
+class Conflict(ValidationError):
+    status_code = status.HTTP_409_CONFLICT
 
 
 def _get_job(job_id) -> SolveJob:
@@ -19,40 +25,97 @@ def _get_job(job_id) -> SolveJob:
     return job
 
 
-class JobSubmitApi(APIView):
+class JobsApi(APIView):
+    """Submit a job (POST) or list your own jobs, newest first (GET)."""
+
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=[kind for kind, _label in PUZZLE_KINDS])
         puzzle = serializers.JSONField(help_text="The puzzle body for its kind; see the API description.")
         checkpoint = serializers.CharField(required=False, allow_null=True, max_length=200)
         steps = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+        frames = serializers.BooleanField(required=False, default=False, help_text="Also stream the answer after each H cycle.")
 
-    @extend_schema(request=InputSerializer, responses={202: JobOutputSerializer})
+    def get_throttles(self):
+        return [SubmitAnonThrottle(), SubmitUserThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: JobOutputSerializer, 200: JobOutputSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, description="Retrying with the same key returns the same job.")],
+    )
     def post(self, request):
         incoming = self.InputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 200:
+            raise ValidationError({"Idempotency-Key": ["must be at most 200 characters"]})
         try:
-            job = job_submit(
-                kind=data["kind"], puzzle=data["puzzle"], checkpoint_name=data.get("checkpoint"), steps=data.get("steps")
+            job, created = job_submit(
+                client=client_of(request),
+                kind=data["kind"],
+                puzzle=data["puzzle"],
+                checkpoint_name=data.get("checkpoint"),
+                steps=data.get("steps"),
+                frames=data["frames"],
+                idempotency_key=key,
             )
         except PuzzleBodyError as error:
             raise ValidationError({error.location: [error.message]}) from None
         except NoCheckpoint as error:
             raise ValidationError({"checkpoint": [str(error)]}) from None
+        except TooManyActiveJobs as error:
+            raise Throttled(detail=str(error)) from None
         except ValueError as error:
             raise ValidationError({"steps": [str(error)]}) from None
         job.refresh_from_db()  # the enqueue may already have failed it
-        return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        headers = {} if created else {"Idempotent-Replayed": "true"}
+        code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+        return Response(JobOutputSerializer(job).data, status=code, headers=headers)
+
+    @extend_schema(responses=JobOutputSerializer(many=True))
+    def get(self, request):
+        jobs = SolveJob.objects.filter(owner_key=client_of(request).owner_key).select_related("puzzle", "checkpoint")
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        return paginator.get_paginated_response(JobOutputSerializer(page, many=True).data)
 
 
 class JobDetailApi(APIView):
+    """A job's state, timings and result: readable by whoever holds its (unguessable) id."""
+
     @extend_schema(responses=JobOutputSerializer)
     def get(self, request, job_id):
         return Response(JobOutputSerializer(_get_job(job_id)).data)
 
 
 class JobStepsApi(APIView):
+    """Every saved step of a job, in order."""
+
     @extend_schema(responses=StepOutputSerializer(many=True))
     def get(self, request, job_id):
         job = _get_job(job_id)
         return Response(StepOutputSerializer(job.steps.order_by("number"), many=True).data)
+
+
+class JobCancelApi(APIView):
+    """Cancel one of your own jobs; a running job stops before its next step."""
+
+    @extend_schema(request=None, responses=JobOutputSerializer)
+    def post(self, request, job_id):
+        job = _get_job(job_id)
+        if job.owner_key != client_of(request).owner_key:
+            raise PermissionDenied("only the client that submitted a job can cancel it")
+        try:
+            job = job_cancel(job=job)
+        except JobFinished as error:
+            raise Conflict({"status": [str(error)]}) from None
+        return Response(JobOutputSerializer(job).data)
+
+
+class CheckpointsApi(APIView):
+    """The checkpoints jobs can name; `active` marks each kind's default."""
+
+    @extend_schema(responses=CheckpointOutputSerializer(many=True))
+    def get(self, request):
+        return Response(CheckpointOutputSerializer(Checkpoint.objects.all(), many=True).data)

@@ -42,11 +42,11 @@ def _claim(job_id) -> SolveJob | None:
 
 
 def _finish(job: SolveJob, status: str, *, error: str = "", result: dict | None = None) -> None:
-    job.status = status
-    job.error = error[:2000]
-    job.result = result
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error", "result", "finished_at"])
+    """End the job unless it has already ended (a cancel may land at any moment), then tell viewers."""
+    SolveJob.objects.filter(id=job.id, status__in=(SolveJob.Status.QUEUED, SolveJob.Status.RUNNING)).update(
+        status=status, error=error[:2000], result=result, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
     publish_status(job.id, status_message(job))
 
 
@@ -88,7 +88,7 @@ def _run(job: SolveJob) -> None:
     answers: list = []
     halted_at = None
     steps_run = 0
-    for output in solve_steps(model, inputs, steps=job.steps_requested, cancel=should_stop):
+    for output in solve_steps(model, inputs, steps=job.steps_requested, frames=job.frames, cancel=should_stop):
         steps_run = output.step
         answers = [codec.decode(output.tokens[i], like=grids[i]) for i in range(len(grids))]
         halt_prob = float(output.halt_prob[0])
@@ -105,12 +105,13 @@ def _run(job: SolveJob) -> None:
             halt_prob=halt_prob,
             q_halt_logit=float(output.q_halt_logit[0]),
             seconds=float(output.seconds),
+            frames=[codec.decode(frame[0], like=grids[0]) for frame in output.frames],
         )
         publish_step(job.id, step_message(step))
 
     job.refresh_from_db(fields=["status"])
     if job.status == SolveJob.Status.CANCELLED:
-        _finish(job, SolveJob.Status.CANCELLED, error="cancelled by the user")
+        publish_status(job.id, status_message(job))
     elif stop_reason.get("timeout"):
         _finish(job, SolveJob.Status.FAILED, error=f"the job ran past its time limit of {settings.TRM_JOB_TIME_LIMIT} s")
     elif steps_run < job.steps_requested:

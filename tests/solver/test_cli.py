@@ -1,0 +1,110 @@
+"""The command line of the design brief, run as users run it (a subprocess per call)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.solver.test_codecs import MAZE, SUDOKU
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def solver(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "solver", *map(str, args)], cwd=ROOT, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("cli")
+    files = {}
+    for kind in ("sudoku", "maze"):
+        files[kind] = folder / f"{kind}.safetensors"
+        done = solver("init", "--kind", kind, "--output", files[kind], "--hidden-size", "16", "--num-heads", "2",
+                      "--H-cycles", "2", "--L-cycles", "1", "--halt-max-steps", "3", "--seed", "3")
+        assert done.returncode == 0, done.stderr
+    return files
+
+
+def test_solve_jsonl_one_puzzle(checkpoints, tmp_path):
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text("\n".join(SUDOKU[i:i + 9] for i in range(0, 81, 9)))
+    done = solver("solve", "--checkpoint", checkpoints["sudoku"], "--kind", "sudoku", "--input", puzzle,
+                  "--format", "jsonl")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["step"] for r in lines] == [1, 2, 3]
+    first = lines[0]
+    assert "index" not in first
+    assert len(first["tokens"]) == 81 and all(0 <= t < 11 for t in first["tokens"])
+    assert isinstance(first["q_halt_logit"], float) and 0 < first["halt_prob"] < 1
+    assert len(first["grid"]) == 9 and all(len(row) == 9 for row in first["grid"])
+    assert len(first["confidence"]) == 81 and first["seconds"] >= 0
+
+
+def test_solve_batch_of_mazes_with_index_and_frames(checkpoints, tmp_path):
+    puzzle = tmp_path / "mazes.txt"
+    puzzle.write_text("\n".join(MAZE) + "\n\n" + "\n".join(MAZE[::-1]) + "\n")
+    done = solver("solve", "--checkpoint", checkpoints["maze"], "--kind", "maze", "--input", puzzle,
+                  "--steps", "2", "--frames")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(r["step"], r["index"]) for r in lines] == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    assert all(len(r["tokens"]) == 900 for r in lines)
+    assert [len(row) for row in lines[0]["grid"]] == [7] * 5  # cropped back to the input's size
+    assert len(lines[0]["frames"]) == 2
+
+
+def test_solve_text_format_from_stdin(checkpoints):
+    done = solver("solve", "--checkpoint", checkpoints["sudoku"], "--input", "-", "--format", "text",
+                  "--steps", "1", stdin=SUDOKU + "\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("step 1: halt_prob ")
+    assert len(done.stdout.strip().splitlines()) == 10
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--kind", "sudoku", "--input", "{bad}"], "row 1, column 1: symbol 'x' is not allowed"),
+    (["--kind", "maze", "--input", "{good}"], "is a sudoku checkpoint, not maze"),
+    (["--kind", "sudoku", "--input", "{missing}"], "cannot read --input"),
+    (["--kind", "sudoku", "--input", "{good}", "--puzzle-id", "3"], "puzzle id must be in 0..0"),
+])
+def test_solve_errors_exit_2_with_one_line(checkpoints, tmp_path, args, message):
+    (tmp_path / "bad.txt").write_text("x" + "." * 80)
+    (tmp_path / "good.txt").write_text(SUDOKU)
+    files = {"bad": tmp_path / "bad.txt", "good": tmp_path / "good.txt", "missing": tmp_path / "none.txt"}
+    args = [a.format(**files) for a in args]
+    done = solver("solve", "--checkpoint", checkpoints["sudoku"], *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_bad_checkpoint_and_missing_demo_exit_2(tmp_path):
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    (tmp_path / "p.txt").write_text(SUDOKU)
+    for checkpoint, message in ((broken, "not a valid safetensors file"),
+                                ("demo:chess", "unknown demo checkpoint")):
+        done = solver("solve", "--checkpoint", checkpoint, "--kind", "sudoku", "--input", tmp_path / "p.txt")
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_info_convert_and_back(checkpoints, tmp_path):
+    done = solver("info", checkpoints["maze"], "--json")
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert (info["kind"], info["variant"], info["trained"]) == ("maze", "attention+rope", False)
+    assert info["provenance"]["made_by"] == "python -m solver init"
+
+    assert solver("convert", checkpoints["maze"], tmp_path / "ref").returncode == 0
+    step = tmp_path / "ref" / "step_0"
+    assert step.exists() and (tmp_path / "ref" / "all_config.yaml").exists()
+    again = tmp_path / "again.safetensors"
+    assert solver("convert", step, again).returncode == 0
+    human = solver("info", again)
+    assert human.returncode == 0 and "attention+rope" in human.stdout
+    assert json.loads(solver("info", again, "--json").stdout)["content_hash"] == info["content_hash"]

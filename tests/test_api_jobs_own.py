@@ -1,0 +1,89 @@
+"""Listing, cancelling and re-submitting jobs: each client sees and controls only its own."""
+
+import pytest
+
+from puzzles.models import SolveJob
+
+SUDOKU = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
+BODY = {"kind": "sudoku", "puzzle": {"grid": SUDOKU}, "steps": 2}
+
+
+@pytest.fixture
+def other_client(client):
+    from django.test import Client
+
+    return Client()
+
+
+def submit(client, body=BODY, **headers):
+    return client.post("/api/v1/jobs/", body, content_type="application/json", headers=headers)
+
+
+def test_a_client_lists_only_its_own_jobs(client, other_client, active_checkpoints):
+    mine = submit(client).json()["id"]
+    submit(other_client)
+
+    listed = client.get("/api/v1/jobs/").json()
+
+    assert [job["id"] for job in listed["results"]] == [mine]
+    assert listed["count"] == 1
+
+
+def test_the_same_idempotency_key_returns_the_same_job(client, active_checkpoints):
+    first = submit(client, **{"Idempotency-Key": "retry-1"})
+    again = submit(client, **{"Idempotency-Key": "retry-1"})
+    other = submit(client, **{"Idempotency-Key": "retry-2"})
+
+    assert first.status_code == 202
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert other.json()["id"] != first.json()["id"]
+    assert SolveJob.objects.count() == 2
+
+
+def test_cancel_own_queued_job_then_again_is_a_conflict(client, active_checkpoints):
+    job = submit(client).json()
+
+    cancelled = client.post(f"/api/v1/jobs/{job['id']}/cancel/")
+    again = client.post(f"/api/v1/jobs/{job['id']}/cancel/")
+
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert again.status_code == 409 and "already ended (cancelled)" in again.json()["error"]
+
+
+def test_nobody_else_can_cancel_a_job(client, other_client, active_checkpoints):
+    job = submit(client).json()
+
+    refused = other_client.post(f"/api/v1/jobs/{job['id']}/cancel/")
+
+    assert refused.status_code == 403
+    assert "only the client that submitted" in refused.json()["error"]
+    assert SolveJob.objects.get(id=job["id"]).status == "queued"
+
+
+def test_anonymous_submits_are_rate_limited(client, active_checkpoints, settings):
+    settings.TRM_SUBMIT_RATE_ANON = "2/min"
+    settings.TRM_MAX_ACTIVE_JOBS = 100
+
+    codes = [submit(client).status_code for _ in range(3)]
+
+    assert codes == [202, 202, 429]
+    assert SolveJob.objects.count() == 2
+
+
+def test_active_jobs_per_client_are_limited(client, active_checkpoints, settings):
+    settings.TRM_MAX_ACTIVE_JOBS = 1
+
+    first, second = submit(client), submit(client)
+
+    assert first.status_code == 202
+    assert second.status_code == 429 and "1 unfinished jobs" in second.json()["error"]
+
+
+def test_checkpoints_are_listed_with_the_active_one_marked(client, active_checkpoints):
+    listed = client.get("/api/v1/checkpoints/").json()
+
+    by_name = {item["name"]: item for item in listed}
+    assert by_name["tiny-sudoku"]["active"] is True
+    assert by_name["tiny-sudoku"]["kind"] == "sudoku"
+    assert by_name["tiny-sudoku"]["trained"] is False
