@@ -22,14 +22,14 @@ def checkpoint_file(path: str) -> Path:
     return file if file.is_absolute() else Path(settings.BASE_DIR) / file
 
 
-def cached_model(path: str, content_hash: str):
-    """(model, config) for a checkpoint, loading it on first use."""
-    key = (str(checkpoint_file(path)), content_hash)
+def cached_model(path: str, content_hash: str, *, device: str = "cpu"):
+    """(model, config) for a checkpoint on `device`, loading it on first use."""
+    key = (str(checkpoint_file(path)), content_hash, device)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-        loaded = load_checkpoint(checkpoint_file(path))
+        loaded = load_checkpoint(checkpoint_file(path), device=device)
         _cache[key] = loaded
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)

@@ -147,7 +147,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 3,
     "socket_timeout": 10,
     # A job whose worker died is handed out again after this long (acks are late).
-    "visibility_timeout": env_int("TRM_VISIBILITY_TIMEOUT", 3600, minimum=60),
+    # Longer than the longest task: a job's time limit plus the wait for a batch that holds it.
+    "visibility_timeout": env_int("TRM_VISIBILITY_TIMEOUT", 1800, minimum=60),
 }
 # A submit must answer quickly even when Redis is down: try briefly, then fail the job with a reason.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
@@ -158,6 +159,12 @@ TRM_SOLVE_QUEUE = env_choice("TRM_SOLVE_QUEUE", "cpu", ("cpu", "gpu"))
 TRM_MAX_ATTEMPTS = env_int("TRM_MAX_ATTEMPTS", 2, minimum=1)
 TRM_JOB_TIME_LIMIT = env_int("TRM_JOB_TIME_LIMIT", 600, minimum=10)
 TRM_MAX_ACTIVE_JOBS = env_int("TRM_MAX_ACTIVE_JOBS", 4, minimum=1)
+# Dynamic batching: a worker that takes a job waits this long, then runs every queued job of the same
+# checkpoint and options with it in one forward pass, up to TRM_MAX_BATCH puzzles.
+TRM_BATCH_WINDOW_MS = env_int("TRM_BATCH_WINDOW_MS", 30, minimum=0, maximum=5000)
+TRM_MAX_BATCH = env_int("TRM_MAX_BATCH", 32, minimum=1, maximum=1024)
+# A running job whose worker has shown no sign of life for this long is taken over by another.
+TRM_HEARTBEAT_STALE = env_int("TRM_HEARTBEAT_STALE", 60, minimum=5)
 
 # Rate limits are counted in Redis so every web process shares them.
 CACHES = {

@@ -1,15 +1,26 @@
-"""Running a solve job inside a worker: claim it, run TRM step by step, save and publish each step.
+"""Running solve jobs inside a worker: claim, batch, run TRM step by step, save and publish each step.
 
-Each step is saved before it is published, so the database always holds at least what viewers saw. A job
-handed out again after its worker died keeps the steps already saved and does not publish them twice
-(inference is deterministic, so the re-run computes the same steps).
+Batching: a worker that takes a job waits a short window, then also claims every queued job of the same
+checkpoint and options (up to TRM_MAX_BATCH puzzles) and runs them all in one forward pass per step, so
+twenty people solving at once do not wait twenty times. The Celery message of a job run in another
+job's batch is acknowledged only once that job has ended: its task waits for the batch, and takes the
+job over if the batch's worker stops showing signs of life. So a job always has a message in the queue
+until it has ended, and a dead worker's jobs are run again (up to TRM_MAX_ATTEMPTS) or failed.
+
+Each step is saved before it is published, so the database holds at least what viewers saw. A job run
+again keeps the steps already saved and does not publish them twice (inference is deterministic).
 """
 
 import logging
 import math
+import os
+import socket
 import time
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
+import torch
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -24,26 +35,76 @@ from solver.inference import solve_steps
 
 logger = logging.getLogger(__name__)
 
+WAIT_POLL_SECONDS = 1.0
+ACTIVE = (SolveJob.Status.QUEUED, SolveJob.Status.RUNNING)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class _Member:
+    """One job of a batch and the rows of the batch that hold its puzzles."""
+
+    job: SolveJob
+    grids: list
+    rows: slice
+    saved_steps: set = field(default_factory=set)
+    answers: list = field(default_factory=list)
+    halted_at: int | None = None
+    steps_run: int = 0
+
+
+def _take(job: SolveJob, now) -> bool:
+    """Count an attempt and mark the job running here (inside the caller's transaction)."""
+    job.attempts += 1
+    if job.attempts > settings.TRM_MAX_ATTEMPTS:
+        _finish(job, SolveJob.Status.FAILED, error=f"the job stopped its worker {job.attempts - 1} times; giving up")
+        return False
+    job.status, job.started_at, job.worker, job.heartbeat_at = SolveJob.Status.RUNNING, job.started_at or now, worker_name(), now
+    job.save(update_fields=["attempts", "status", "started_at", "worker", "heartbeat_at"])
+    return True
+
 
 def _claim(job_id) -> SolveJob | None:
-    """Mark the job running and count the attempt; None when there is nothing (more) to do."""
+    """The job, marked running here; None when it has ended (maybe in another worker's batch)."""
+    stale = timedelta(seconds=settings.TRM_HEARTBEAT_STALE)
+    while True:
+        with transaction.atomic():
+            job = SolveJob.objects.select_for_update(of=("self",)).select_related("puzzle", "checkpoint").filter(id=job_id).first()
+            if job is None or job.is_finished:
+                return None
+            now = timezone.now()
+            alive_elsewhere = job.status == SolveJob.Status.RUNNING and job.heartbeat_at and now - job.heartbeat_at < stale
+            if not alive_elsewhere:
+                return job if _take(job, now) else None
+        time.sleep(WAIT_POLL_SECONDS)  # another worker's batch runs it: keep our message until it ends
+
+
+def _claim_companions(first: SolveJob, rows_left: int) -> list[SolveJob]:
+    """Queued jobs that can share `first`'s forward pass, marked running here."""
+    if rows_left <= 0:
+        return []
+    taken = []
     with transaction.atomic():
-        job = SolveJob.objects.select_for_update().select_related("puzzle", "checkpoint").filter(id=job_id).first()
-        if job is None or job.is_finished:
-            return None
-        job.attempts += 1
-        if job.attempts > settings.TRM_MAX_ATTEMPTS:
-            _finish(job, SolveJob.Status.FAILED, error=f"the job stopped its worker {job.attempts - 1} times; giving up")
-            return None
-        job.status = SolveJob.Status.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.save(update_fields=["attempts", "status", "started_at"])
-        return job
+        candidates = (
+            SolveJob.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("puzzle", "checkpoint")
+            .filter(status=SolveJob.Status.QUEUED, checkpoint_id=first.checkpoint_id,
+                    steps_requested=first.steps_requested, frames=first.frames)
+            .order_by("created_at")[: rows_left]
+        )
+        now = timezone.now()
+        for job in candidates:
+            if _take(job, now):
+                taken.append(job)
+    return taken
 
 
 def _finish(job: SolveJob, status: str, *, error: str = "", result: dict | None = None) -> None:
     """End the job unless it has already ended (a cancel may land at any moment), then tell viewers."""
-    SolveJob.objects.filter(id=job.id, status__in=(SolveJob.Status.QUEUED, SolveJob.Status.RUNNING)).update(
+    SolveJob.objects.filter(id=job.id, status__in=ACTIVE).update(
         status=status, error=error[:2000], result=result, finished_at=timezone.now()
     )
     job.refresh_from_db()
@@ -60,62 +121,96 @@ def _cells(values: np.ndarray, grid: list) -> list:
 
 
 def job_execute(*, job_id) -> None:
-    job = _claim(job_id)
-    if job is None:
+    """Run one job, with whatever queued jobs can share its forward passes."""
+    first = _claim(job_id)
+    if first is None:
         return
+    if settings.TRM_BATCH_WINDOW_MS:
+        time.sleep(settings.TRM_BATCH_WINDOW_MS / 1000)
+    first_rows = len(parse_puzzle(first.puzzle.kind, first.puzzle.data).grids)
+    jobs = [first, *_claim_companions(first, settings.TRM_MAX_BATCH - first_rows)]
     try:
-        _run(job)
+        _run_batch(jobs)
     except Exception as error:
-        logger.exception("job %s failed", job.id)
-        _finish(job, SolveJob.Status.FAILED, error=f"{type(error).__name__}: {error}")
+        logger.exception("batch of %d jobs failed", len(jobs))
+        for job in jobs:
+            _finish(job, SolveJob.Status.FAILED, error=f"{type(error).__name__}: {error}")
 
 
-def _run(job: SolveJob) -> None:
-    codec = codec_for(job.puzzle.kind)
-    grids = parse_puzzle(job.puzzle.kind, job.puzzle.data).grids
-    model, _config = cached_model(job.checkpoint.path, job.checkpoint.content_hash)
-    inputs = np.stack([codec.encode(grid) for grid in grids])
-    already_saved = set(job.steps.values_list("number", flat=True))
+def _device() -> str:
+    return "cuda" if torch.cuda.is_available() and os.environ.get("TRM_DEVICE", "").lower() != "cpu" else "cpu"
+
+
+def _members(jobs: list[SolveJob]) -> list[_Member]:
+    members, row = [], 0
+    for job in jobs:
+        grids = parse_puzzle(job.puzzle.kind, job.puzzle.data).grids
+        saved = set(job.steps.values_list("number", flat=True))
+        members.append(_Member(job=job, grids=grids, rows=slice(row, row + len(grids)), saved_steps=saved))
+        row += len(grids)
+    return members
+
+
+def _run_batch(jobs: list[SolveJob]) -> None:
+    first = jobs[0]
+    codec = codec_for(first.puzzle.kind)
+    model, _config = cached_model(first.checkpoint.path, first.checkpoint.content_hash, device=_device())
+    members = _members(jobs)
+    inputs = np.stack([codec.encode(grid) for member in members for grid in member.grids])
+    active = {member.job.id: member for member in members}
     deadline = time.monotonic() + settings.TRM_JOB_TIME_LIMIT
-    stop_reason = {}
+    timed_out = False
 
     def should_stop() -> bool:
-        if time.monotonic() > deadline:
-            stop_reason["timeout"] = True
-            return True
-        return SolveJob.objects.filter(id=job.id, status=SolveJob.Status.CANCELLED).exists()
+        nonlocal timed_out
+        cancelled = SolveJob.objects.filter(id__in=list(active), status=SolveJob.Status.CANCELLED).values_list("id", flat=True)
+        for job_id in cancelled:
+            member = active.pop(job_id)
+            publish_status(job_id, status_message(SolveJob.objects.get(id=job_id)))
+            logger.info("job %s cancelled after %d steps", member.job.id, member.steps_run)
+        timed_out = time.monotonic() > deadline
+        return timed_out or not active
 
-    answers: list = []
-    halted_at = None
-    steps_run = 0
-    for output in solve_steps(model, inputs, steps=job.steps_requested, frames=job.frames, cancel=should_stop):
-        steps_run = output.step
-        answers = [codec.decode(output.tokens[i], like=grids[i]) for i in range(len(grids))]
-        halt_prob = float(output.halt_prob[0])
-        if halted_at is None and halt_prob > 0.5:
-            halted_at = output.step
-        if output.step in already_saved:
+    for output in solve_steps(model, inputs, steps=first.steps_requested, frames=first.frames, cancel=should_stop):
+        _record_step(codec, output, list(active.values()))
+
+    for member in list(active.values()):
+        job = member.job
+        if timed_out:
+            _finish(job, SolveJob.Status.FAILED, error=f"the job ran past its time limit of {settings.TRM_JOB_TIME_LIMIT} s")
+        elif member.steps_run < job.steps_requested:
+            _finish(job, SolveJob.Status.FAILED, error=f"the solver stopped after {member.steps_run} of {job.steps_requested} steps")
+        else:
+            result = {"grid": member.answers[0], "grids": member.answers, "steps": member.steps_run,
+                      "halted_at": member.halted_at, "batch_size": len(inputs)}
+            _finish(job, SolveJob.Status.DONE, result=result)
+
+
+def _record_step(codec, output, members: list[_Member]) -> None:
+    """Save this step of every member job in one transaction, then publish each."""
+    new_steps = []
+    for member in members:
+        first_row = member.rows.start
+        member.steps_run = output.step
+        member.answers = [codec.decode(output.tokens[row], like=grid) for row, grid in zip(range(member.rows.start, member.rows.stop), member.grids)]
+        halt_prob = float(output.halt_prob[first_row])
+        if member.halted_at is None and halt_prob > 0.5:
+            member.halted_at = output.step
+        if output.step in member.saved_steps:
             continue
-        step = Step.objects.create(
-            job=job,
+        new_steps.append(Step(
+            job=member.job,
             number=output.step,
-            grid=answers[0],
-            answers=answers,
-            confidence=_cells(output.confidence[0], answers[0]),
+            grid=member.answers[0],
+            answers=member.answers,
+            confidence=_cells(output.confidence[first_row], member.answers[0]),
             halt_prob=halt_prob,
-            q_halt_logit=float(output.q_halt_logit[0]),
+            q_halt_logit=float(output.q_halt_logit[first_row]),
             seconds=float(output.seconds),
-            frames=[codec.decode(frame[0], like=grids[0]) for frame in output.frames],
-        )
-        publish_step(job.id, step_message(step))
-
-    job.refresh_from_db(fields=["status"])
-    if job.status == SolveJob.Status.CANCELLED:
-        publish_status(job.id, status_message(job))
-    elif stop_reason.get("timeout"):
-        _finish(job, SolveJob.Status.FAILED, error=f"the job ran past its time limit of {settings.TRM_JOB_TIME_LIMIT} s")
-    elif steps_run < job.steps_requested:
-        _finish(job, SolveJob.Status.FAILED, error=f"the solver stopped after {steps_run} of {job.steps_requested} steps")
-    else:
-        result = {"grid": answers[0], "grids": answers, "steps": steps_run, "halted_at": halted_at}
-        _finish(job, SolveJob.Status.DONE, result=result)
+            frames=[codec.decode(frame[first_row], like=member.grids[0]) for frame in output.frames],
+        ))
+    with transaction.atomic():
+        Step.objects.bulk_create(new_steps)
+        SolveJob.objects.filter(id__in=[m.job.id for m in members]).update(heartbeat_at=timezone.now())
+    for step in new_steps:
+        publish_step(step.job_id, step_message(step))

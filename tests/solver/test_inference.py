@@ -96,3 +96,21 @@ def test_stablemax_probabilities():
     expected = torch.tensor([[3.0, 1.0, 0.5]]) / 4.5
     torch.testing.assert_close(probabilities(logits, "stablemax_cross_entropy"), expected)
     torch.testing.assert_close(probabilities(logits, "softmax_cross_entropy"), torch.softmax(logits, -1))
+
+
+def test_splitting_a_big_batch_changes_no_answer(sudoku_model, monkeypatch):
+    """On a CPU a large batch runs in chunks (fewer page faults); rows are independent, so only the last bits
+    of a few products (a matrix-vector instead of a matrix-matrix kernel) may move."""
+    import solver.inference
+
+    inputs = sudoku_inputs(5)
+    inputs[:, 0] = np.arange(2, 7)
+    whole = list(solve_steps(sudoku_model, inputs, frames=True))
+    monkeypatch.setattr(solver.inference, "CPU_CHUNK_BYTES", 1)
+    assert solver.inference.rows_per_chunk(sudoku_model) == 1
+    split = list(solve_steps(sudoku_model, inputs, frames=True))
+    for a, b in zip(whole, split):
+        assert (a.tokens == b.tokens).all()
+        np.testing.assert_allclose(a.q_halt_logit, b.q_halt_logit, atol=1e-5)
+        np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-5)
+        assert all((fa == fb).all() for fa, fb in zip(a.frames, b.frames))
