@@ -70,6 +70,8 @@ def stack(django_db_setup, django_db_blocker, redis_url, tmp_path_factory):
         # The suite submits far more than one person would; the limits have tests of their own.
         TRM_SUBMIT_RATE_ANON="100000/min",
         TRM_MAX_ACTIVE_JOBS="1000",
+        # A killed worker's job is taken over after this many seconds without a heartbeat.
+        TRM_HEARTBEAT_STALE="5",
     )
     with Stack(env=env, cwd=PROJECT_DIR, log_dir=tmp_path_factory.mktemp("stack-logs")) as running:
         yield running

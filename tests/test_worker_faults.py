@@ -1,0 +1,64 @@
+"""A worker process killed in the middle of a job: the job is run again and its viewer sees every step
+exactly once; a job that keeps killing its worker ends failed with a reason."""
+
+import json
+import signal
+
+import psutil
+import pytest
+from websockets.sync.client import connect
+
+from puzzles.models import SolveJob
+
+pytestmark = pytest.mark.stack
+
+MAZE = ["##########", "#S       #", "# ###### #", "#      #G#", "##########"]
+
+
+def pool_child(stack) -> psutil.Process:
+    """The prefork child that runs tasks for the stack's worker."""
+    children = psutil.Process(stack.processes["worker"].pid).children()
+    assert len(children) == 1, children
+    return children[0]
+
+
+def test_a_job_whose_worker_is_killed_is_run_again_and_streamed_exactly_once(stack, active_checkpoints, slow_maze_file):
+    from puzzles.services.checkpoints import checkpoint_register
+
+    checkpoint_register(path=slow_maze_file, name="slow-maze-faults")
+    status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "maze", "puzzle": {"grid": MAZE}, "checkpoint": "slow-maze-faults", "steps": 8})
+    assert status == 202
+
+    messages = []
+    with connect(stack.ws_url + job["stream"], open_timeout=10) as socket:
+        while not messages or messages[-1]["type"] != "status":
+            messages.append(json.loads(socket.recv(timeout=120)))
+            if len(messages) == 2:
+                pool_child(stack).send_signal(signal.SIGKILL)
+
+    assert messages[-1]["status"] == "done"
+    assert [m["step"] for m in messages[:-1]] == list(range(1, 9))
+    saved = SolveJob.objects.get(id=job["id"])
+    assert saved.attempts == 2
+    assert list(saved.steps.values_list("number", flat=True)) == list(range(1, 9))
+
+
+def test_a_job_that_keeps_killing_its_worker_ends_failed_with_a_reason(stack, active_checkpoints, slow_maze_file):
+    from puzzles.services.checkpoints import checkpoint_register
+
+    checkpoint_register(path=slow_maze_file, name="slow-maze-faults-2")
+    status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "maze", "puzzle": {"grid": MAZE}, "checkpoint": "slow-maze-faults-2", "steps": 12})
+    assert status == 202
+
+    messages = []
+    with connect(stack.ws_url + job["stream"], open_timeout=10) as socket:
+        while not messages or messages[-1]["type"] != "status":
+            messages.append(json.loads(socket.recv(timeout=120)))
+            if messages[-1]["type"] == "step":
+                pool_child(stack).send_signal(signal.SIGKILL)  # every attempt dies after one new step
+
+    assert messages[-1]["status"] == "failed"
+    assert "stopped its worker 2 times" in messages[-1]["error"]
+    steps = [m["step"] for m in messages[:-1]]
+    assert steps == list(range(1, len(steps) + 1))
+    assert SolveJob.objects.get(id=job["id"]).status == "failed"
