@@ -1,13 +1,218 @@
-from django.contrib import admin
+import json
+from pathlib import Path
 
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as confirm_and_delete_selected
+from django.contrib.admin.helpers import AdminForm
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
+
+from puzzles.checkpoint_upload import CheckpointUploadForm, CheckpointUploadHandler
 from puzzles.models import Checkpoint, SolveJob, Step
+from puzzles.services.checkpoints import (
+    checkpoint_activate,
+    checkpoint_delete,
+    checkpoint_delete_refusal,
+    checkpoint_max_bytes,
+    checkpoint_upload,
+)
 
 
 @admin.register(Checkpoint)
 class CheckpointAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "variant", "parameters", "halt_max_steps", "trained", "is_active", "created_at"]
+    """Checkpoints are added by uploading a file, which is checked before it is kept; only the name can be
+    changed afterwards. Activating and deleting go through the services, which keep one active checkpoint
+    per kind and refuse to delete one that is active or that jobs ran with."""
+
+    list_display = ["name", "kind", "variant", "parameter_count", "halt_max_steps", "trained", "is_active",
+                    "short_hash", "created_at"]
     list_filter = ["kind", "is_active", "trained"]
-    readonly_fields = ["content_hash", "info", "created_at"]
+    search_fields = ["name", "content_hash"]
+    actions = ["activate_selected", "delete_selected"]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "is_active", "variant", "parameters", "halt_max_steps", "training_steps",
+                           "trained", "content_hash", "path", "created_at"]}),
+        ("Held-out results", {"fields": ["held_out_results"]}),
+        ("What the solver reports", {"fields": ["provenance", "info_json"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = ["kind", "is_active", "variant", "parameters", "halt_max_steps", "training_steps", "trained",
+                       "content_hash", "path", "created_at", "held_out_results", "provenance", "info_json"]
+
+    # ------------------------------------------------------------------------------------ display
+
+    @admin.display(description="parameters", ordering="parameters")
+    def parameter_count(self, checkpoint: Checkpoint) -> str:
+        return f"{checkpoint.parameters:,}"
+
+    @admin.display(description="content hash")
+    def short_hash(self, checkpoint: Checkpoint) -> str:
+        return checkpoint.content_hash.removeprefix("sha256:")[:12]
+
+    @admin.display(description="training steps")
+    def training_steps(self, checkpoint: Checkpoint):
+        return checkpoint.info.get("steps")
+
+    @admin.display(description="held-out figures")
+    def held_out_results(self, checkpoint: Checkpoint) -> str:
+        evaluation = (checkpoint.info.get("provenance") or {}).get("evaluation")
+        if not evaluation:
+            return "none recorded with this checkpoint"
+        return _pretty_json(evaluation)
+
+    @admin.display(description="provenance")
+    def provenance(self, checkpoint: Checkpoint) -> str:
+        return _pretty_json(checkpoint.info.get("provenance") or {})
+
+    @admin.display(description="python -m solver info")
+    def info_json(self, checkpoint: Checkpoint) -> str:
+        return _pretty_json(checkpoint.info)
+
+    # ------------------------------------------------------------------------------------ urls
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        own = [
+            # csrf_exempt only lets the upload handler be chosen before the body is parsed; upload_view is
+            # CSRF-protected itself.
+            path("add/", self.admin_site.admin_view(csrf_exempt(self.upload_entry)), name="%s_%s_add" % info),
+            path("<path:object_id>/activate/", self.admin_site.admin_view(require_POST(self.activate_view)),
+                 name="%s_%s_activate" % info),
+        ]
+        stock = [url for url in super().get_urls() if url.name != "%s_%s_add" % info]
+        return own + stock
+
+    # ------------------------------------------------------------------------------------ upload
+
+    def upload_entry(self, request: HttpRequest) -> HttpResponse:
+        """The CSRF check reads request.POST, which parses the upload: the handler that streams it to disk
+        under a size cap must be in place before that."""
+        handler = CheckpointUploadHandler(request)
+        request.upload_handlers = [handler]
+        return csrf_protect(self.upload_view)(request, handler)
+
+    def upload_view(self, request: HttpRequest, handler: CheckpointUploadHandler) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = CheckpointUploadForm(request.POST, request.FILES, refused=handler.refused)
+            if form.is_valid():
+                data = form.cleaned_data
+                file, config = data["checkpoint"], data["config"]
+                try:
+                    checkpoint = checkpoint_upload(
+                        name=data["name"],
+                        upload=_on_disk(file),
+                        upload_name=file.name,
+                        config_yaml=_on_disk(config) if config else None,
+                        config_name=config.name if config else "all_config.yaml",
+                        kind=data["kind"] or None,
+                        activate=data["activate"],
+                    )
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    self.log_addition(request, checkpoint, [{"added": {}}])
+                    self.message_user(request, f"Accepted {checkpoint.name}: a {checkpoint.kind} checkpoint, "
+                                               f"{checkpoint.variant}, {checkpoint.parameters:,} parameters, "
+                                               f"{checkpoint.content_hash}"
+                                               + (", now active." if checkpoint.is_active else "."),
+                                      messages.SUCCESS)
+                    return HttpResponseRedirect(reverse("admin:puzzles_checkpoint_change", args=[checkpoint.pk]))
+        else:
+            form = CheckpointUploadForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload a checkpoint",
+            "opts": self.opts,
+            "adminform": AdminForm(form, [(None, {"fields": list(form.fields)})], {}),
+            "errors": form.errors,
+            "max_bytes": checkpoint_max_bytes(),
+        }
+        return TemplateResponse(request, "admin/puzzles/checkpoint/upload.html", context)
+
+    # ------------------------------------------------------------------------------------ activate
+
+    @admin.action(description="Activate (the default for new jobs of its kind)", permissions=["change"])
+    def activate_selected(self, request: HttpRequest, queryset) -> None:
+        chosen: dict[str, list[Checkpoint]] = {}
+        for checkpoint in queryset:
+            chosen.setdefault(checkpoint.kind, []).append(checkpoint)
+        several = {kind: names for kind, names in chosen.items() if len(names) > 1}
+        if several:
+            for kind, checkpoints in several.items():
+                self.message_user(request, f"Only one checkpoint per kind can be active; you chose {len(checkpoints)} "
+                                           f"{kind} checkpoints ({', '.join(c.name for c in checkpoints)}). "
+                                           "Nothing was activated.", messages.ERROR)
+            return
+        with transaction.atomic():
+            for checkpoints in chosen.values():
+                checkpoint_activate(checkpoint=checkpoints[0])
+        for kind, checkpoints in chosen.items():
+            self.message_user(request, f"{checkpoints[0].name} is now the active {kind} checkpoint.", messages.SUCCESS)
+
+    def activate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        checkpoint = self.get_object(request, unquote(object_id))
+        if checkpoint is None:
+            raise Http404(f"no checkpoint with id {object_id}")
+        if not self.has_change_permission(request, checkpoint):
+            raise PermissionDenied
+        checkpoint_activate(checkpoint=checkpoint)
+        self.message_user(request, f"{checkpoint.name} is now the active {checkpoint.kind} checkpoint.",
+                          messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:puzzles_checkpoint_change", args=[checkpoint.pk]))
+
+    # ------------------------------------------------------------------------------------ delete
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None) -> HttpResponse:
+        checkpoint = self.get_object(request, unquote(object_id))
+        refusal = checkpoint and checkpoint_delete_refusal(checkpoint=checkpoint)
+        try:
+            if not refusal:
+                return super().delete_view(request, object_id, extra_context)
+        except ValidationError as error:  # it became active or used between the check and the delete
+            refusal = " ".join(error.messages)
+        self.message_user(request, refusal, messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:puzzles_checkpoint_change", args=[checkpoint.pk]))
+
+    def delete_model(self, request: HttpRequest, obj: Checkpoint) -> None:
+        checkpoint_delete(checkpoint=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        with transaction.atomic():  # all of them or none
+            for checkpoint in queryset:
+                checkpoint_delete(checkpoint=checkpoint)
+
+    @admin.action(description="Delete selected checkpoints", permissions=["delete"])
+    def delete_selected(self, request: HttpRequest, queryset):
+        """Django's confirm-then-delete, refused with reasons when any chosen checkpoint is active or used."""
+        refusals = [reason for checkpoint in queryset if (reason := checkpoint_delete_refusal(checkpoint=checkpoint))]
+        try:
+            if not refusals:
+                with transaction.atomic():  # the deletion log goes with the deletions
+                    return confirm_and_delete_selected(self, request, queryset)
+        except ValidationError as error:
+            refusals = error.messages
+        for reason in refusals:
+            self.message_user(request, reason, messages.ERROR)
+        self.message_user(request, "Nothing was deleted.", messages.WARNING)
+        return None
+
+
+def _pretty_json(value) -> str:
+    return format_html('<pre style="margin: 0; white-space: pre-wrap">{}</pre>',
+                       json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def _on_disk(upload) -> Path:
+    """Where the upload handler streamed an uploaded file."""
+    return Path(upload.temporary_file_path())
 
 
 class StepInline(admin.TabularInline):

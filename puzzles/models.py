@@ -69,6 +69,7 @@ class SolveJob(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="When its message last went to the queue.")
     worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the worker running it.")
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of its worker.")
     result = models.JSONField(null=True, blank=True)

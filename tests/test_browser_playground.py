@@ -57,6 +57,9 @@ def test_submit_a_sudoku_and_watch_every_step_arrive(stack, active_checkpoints, 
 
     page.keyboard.press("ArrowLeft")
     assert page.locator("#step-number").inner_text() == "3"
+    page.wait_for_timeout(1000)  # playback paused: it stays on step 3
+    assert page.locator("#step-number").inner_text() == "3"
+    assert page.locator("#play-button").inner_text() == "Play"
 
 
 def test_a_bad_puzzle_shows_its_error_and_stays_on_the_page(stack, active_checkpoints, page):

@@ -68,7 +68,7 @@ class JobsApi(APIView):
             raise Throttled(detail=str(error)) from None
         except ValueError as error:
             raise ValidationError({"steps": [str(error)]}) from None
-        job.refresh_from_db()  # the enqueue may already have failed it
+        job.refresh_from_db()
         headers = {} if created else {"Idempotent-Replayed": "true"}
         code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
         return Response(JobOutputSerializer(job).data, status=code, headers=headers)

@@ -1,6 +1,5 @@
 """Writes on solve jobs from the web side: submitting and cancelling."""
 
-import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -11,8 +10,7 @@ from puzzles.messages import status_message
 from puzzles.models import Checkpoint, Puzzle, SolveJob
 from puzzles.publishing import publish_status
 from puzzles.puzzle_input import parse_puzzle
-
-logger = logging.getLogger(__name__)
+from puzzles.services.queueing import job_enqueue
 
 ACTIVE = (SolveJob.Status.QUEUED, SolveJob.Status.RUNNING)
 
@@ -58,20 +56,6 @@ def _choose_checkpoint(kind: str, name: str | None) -> Checkpoint:
     return checkpoint
 
 
-def _enqueue(job_id) -> None:
-    from puzzles.tasks import run_solve_job
-
-    try:
-        run_solve_job.apply_async(args=[str(job_id)], queue=settings.TRM_SOLVE_QUEUE)
-    except Exception as error:  # the broker is down: the accepted job must not vanish silently
-        logger.error("could not enqueue job %s: %s", job_id, error)
-        SolveJob.objects.filter(id=job_id, status=SolveJob.Status.QUEUED).update(
-            status=SolveJob.Status.FAILED,
-            error="the job queue is unreachable; please submit again shortly",
-            finished_at=timezone.now(),
-        )
-
-
 def job_submit(
     *,
     client: Client,
@@ -115,7 +99,7 @@ def job_submit(
                 client_ip=client.ip,
                 idempotency_key=idempotency_key,
             )
-            transaction.on_commit(lambda: _enqueue(job.id))
+            transaction.on_commit(lambda: job_enqueue(job_id=job.id))
     except IntegrityError:
         if not idempotency_key:
             raise

@@ -56,9 +56,19 @@ function connect() {
   });
 }
 
-function togglePlay() {
-  playing = !playing;
+function setPlaying(on) {
+  playing = on;
   el("play-button").textContent = playing ? "Pause" : "Play";
+}
+
+function stepBy(delta) {
+  // Stepping by hand pauses the animation, so it does not move on under the viewer.
+  setPlaying(false);
+  render(shown + delta);
+}
+
+function togglePlay() {
+  setPlaying(!playing);
   if (playing && shown === steps.length) render(1);
 }
 
@@ -66,13 +76,13 @@ setInterval(() => {
   if (playing && shown < steps.length) render(shown + 1);
 }, PLAY_INTERVAL_MS);
 
-el("scrubber").addEventListener("input", (event) => { playing = false; el("play-button").textContent = "Play"; render(Number(event.target.value)); });
-el("prev-button").addEventListener("click", () => render(shown - 1));
-el("next-button").addEventListener("click", () => render(shown + 1));
+el("scrubber").addEventListener("input", (event) => { setPlaying(false); render(Number(event.target.value)); });
+el("prev-button").addEventListener("click", () => stepBy(-1));
+el("next-button").addEventListener("click", () => stepBy(1));
 el("play-button").addEventListener("click", togglePlay);
 document.addEventListener("keydown", (event) => {
-  if (event.key === "ArrowLeft") render(shown - 1);
-  else if (event.key === "ArrowRight") render(shown + 1);
+  if (event.key === "ArrowLeft") stepBy(-1);
+  else if (event.key === "ArrowRight") stepBy(1);
   else if (event.key === " ") { event.preventDefault(); togglePlay(); }
 });
 connect();

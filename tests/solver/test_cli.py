@@ -1,4 +1,5 @@
-"""The command line of the design brief, run as users run it (a subprocess per call)."""
+"""The command line of the design brief. The main paths run as users run them (a subprocess per call); the
+many error cases call `main` in-process, which is the same code without paying torch's start-up each time."""
 
 import json
 import subprocess
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from solver.cli import main
 from tests.solver.test_codecs import MAZE, SUDOKU
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,45 +68,64 @@ def test_solve_text_format_from_stdin(checkpoints):
     assert len(done.stdout.strip().splitlines()) == 10
 
 
+def test_solve_error_in_a_subprocess_is_one_line_and_exit_2(checkpoints, tmp_path):
+    (tmp_path / "bad.txt").write_text("x" + "." * 80)
+    done = solver("solve", "--checkpoint", checkpoints["sudoku"], "--kind", "sudoku", "--input", tmp_path / "bad.txt")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == "error: row 1, column 1: symbol 'x' is not allowed; use 1-9, or '.' or '0' for a blank\n"
+
+
 @pytest.mark.parametrize("args, message", [
     (["--kind", "sudoku", "--input", "{bad}"], "row 1, column 1: symbol 'x' is not allowed"),
     (["--kind", "maze", "--input", "{good}"], "is a sudoku checkpoint, not maze"),
     (["--kind", "sudoku", "--input", "{missing}"], "cannot read --input"),
     (["--kind", "sudoku", "--input", "{good}", "--puzzle-id", "3"], "puzzle id must be in 0..0"),
+    (["--kind", "sudoku", "--input", "{good}", "--steps", "0"], "--steps must be at least 1"),
+    (["--kind", "sudoku", "--input", "{good}", "--device", "tpu9"], "is not a torch device"),
 ])
-def test_solve_errors_exit_2_with_one_line(checkpoints, tmp_path, args, message):
+def test_solve_errors_exit_2_with_one_line(checkpoints, tmp_path, capsys, args, message):
     (tmp_path / "bad.txt").write_text("x" + "." * 80)
     (tmp_path / "good.txt").write_text(SUDOKU)
     files = {"bad": tmp_path / "bad.txt", "good": tmp_path / "good.txt", "missing": tmp_path / "none.txt"}
     args = [a.format(**files) for a in args]
-    done = solver("solve", "--checkpoint", checkpoints["sudoku"], *args)
-    assert done.returncode == 2
-    assert message in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert main(["solve", "--checkpoint", str(checkpoints["sudoku"]), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_bad_checkpoint_and_missing_demo_exit_2(tmp_path):
+def test_bad_checkpoint_and_missing_demo_exit_2(tmp_path, capsys):
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
     (tmp_path / "p.txt").write_text(SUDOKU)
     for checkpoint, message in ((broken, "not a valid safetensors file"),
-                                ("demo:chess", "unknown demo checkpoint")):
-        done = solver("solve", "--checkpoint", checkpoint, "--kind", "sudoku", "--input", tmp_path / "p.txt")
-        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+                                ("demo:chess", "unknown demo checkpoint"),
+                                (tmp_path / "none.safetensors", "does not exist")):
+        assert main(["solve", "--checkpoint", str(checkpoint), "--kind", "sudoku",
+                     "--input", str(tmp_path / "p.txt")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_info_convert_and_back(checkpoints, tmp_path):
+def test_info_convert_and_back(checkpoints, tmp_path, capsys):
     done = solver("info", checkpoints["maze"], "--json")
     assert done.returncode == 0, done.stderr
     info = json.loads(done.stdout)
     assert (info["kind"], info["variant"], info["trained"]) == ("maze", "attention+rope", False)
     assert info["provenance"]["made_by"] == "python -m solver init"
 
-    assert solver("convert", checkpoints["maze"], tmp_path / "ref").returncode == 0
+    assert main(["convert", str(checkpoints["maze"]), str(tmp_path / "ref")]) == 0
     step = tmp_path / "ref" / "step_0"
     assert step.exists() and (tmp_path / "ref" / "all_config.yaml").exists()
     again = tmp_path / "again.safetensors"
-    assert solver("convert", step, again).returncode == 0
-    human = solver("info", again)
-    assert human.returncode == 0 and "attention+rope" in human.stdout
-    assert json.loads(solver("info", again, "--json").stdout)["content_hash"] == info["content_hash"]
+    assert main(["convert", str(step), str(again)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(again)]) == 0
+    assert "attention+rope" in capsys.readouterr().out
+    assert main(["info", str(again), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["content_hash"] == info["content_hash"]
+
+
+def test_init_rejects_an_impossible_shape(tmp_path, capsys):
+    assert main(["init", "--kind", "maze", "--output", str(tmp_path / "x.safetensors"),
+                 "--hidden-size", "30", "--num-heads", "4"]) == 2
+    assert "hidden_size 30 is not divisible by num_heads 4" in capsys.readouterr().err
