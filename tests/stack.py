@@ -80,6 +80,10 @@ class Stack:
                            "--loglevel", "INFO", "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle"])
 
     def __enter__(self) -> "Stack":
+        # Serve this checkout's static files, as `make run` does, not whatever an earlier run collected.
+        self.env = {**self.env, "TRM_STATIC_ROOT": str(self.log_dir / "static")}
+        subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+                       cwd=self.cwd, env=self.env, check=True)
         self.start_worker()
         self._start("web", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "trmweb.asgi:application"])
         self.wait_until(self._web_answers, 60, "daphne did not answer")

@@ -249,7 +249,8 @@ def test_a_checkpoint_of_an_unknown_kind_is_refused(admin_client, tiny_checkpoin
     source = tiny_checkpoint_files["sudoku"]
     with safe_open(str(source), framework="pt") as f:
         config = json.loads(f.metadata()["config"])
-    chess = rewritten(source, tmp_path / "chess.safetensors", metadata={"config": json.dumps({**config, "kind": "chess"})})
+    chess = rewritten(source, tmp_path / "chess.safetensors",
+                      metadata={"config": json.dumps({**config, "kind": "chess"})})
 
     assert_refused(upload(admin_client, "chess", chess), media_root, "kind &#x27;chess&#x27; is not one of")
 

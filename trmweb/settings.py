@@ -110,7 +110,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("TRM_STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 # Served by WhiteNoise from STATIC_ROOT, which `make run` fills with collectstatic; in debug and in
 # tests straight from the source folders.
 WHITENOISE_USE_FINDERS = DEBUG
@@ -203,6 +203,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+
+# The largest checkpoint file the admin accepts (an ARC-AGI checkpoint with its puzzle table is about 2 GB).
+TRM_MAX_CHECKPOINT_BYTES = env_int("TRM_MAX_CHECKPOINT_BYTES", 8 * 2**30, minimum=1_000_000)
 
 # Requests carry puzzles of at most a few tens of KB; anything far larger is refused before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TRM_MAX_REQUEST_BYTES", 1_000_000, minimum=10_000)
