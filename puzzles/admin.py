@@ -225,7 +225,11 @@ class StepInline(admin.TabularInline):
 
 @admin.register(SolveJob)
 class SolveJobAdmin(admin.ModelAdmin):
-    list_display = ["id", "status", "checkpoint", "steps_requested", "attempts", "created_at", "finished_at"]
+    list_display = ["id", "status", "checkpoint", "steps_requested", "attempts", "worker", "created_at", "finished_at"]
     list_filter = ["status", "checkpoint__kind"]
-    readonly_fields = ["puzzle", "checkpoint", "result", "error", "attempts", "started_at", "finished_at"]
+    search_fields = ["id", "owner_key"]
+    readonly_fields = [
+        "puzzle", "checkpoint", "steps_requested", "frames", "owner", "owner_key", "client_ip", "idempotency_key",
+        "result", "error", "attempts", "worker", "enqueued_at", "heartbeat_at", "started_at", "finished_at",
+    ]
     inlines = [StepInline]

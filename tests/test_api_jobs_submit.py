@@ -71,3 +71,12 @@ def test_the_openapi_schema_builds(client, db):
 
     assert response.status_code == 200
     assert "/api/v1/jobs/" in response.content.decode()
+
+
+def test_the_interactive_api_docs_are_served_without_a_cdn(client, db):
+    response = client.get("/api/v1/docs/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "swagger-ui" in page
+    assert "cdn." not in page and "unpkg" not in page
