@@ -12,6 +12,7 @@ def playground(request):
     return render(request, "puzzles/playground.html", {"checkpoints": checkpoints})
 
 
+@ensure_csrf_cookie
 def job_page(request, job_id):
     job = get_object_or_404(SolveJob.objects.select_related("puzzle", "checkpoint"), id=job_id)
     return render(request, "puzzles/job.html", {"job": job})

@@ -73,3 +73,23 @@ def test_a_bad_puzzle_shows_its_error_and_stays_on_the_page(stack, active_checkp
     error.wait_for(state="visible")
     assert "exactly one 'G'" in error.inner_text()
     assert page.url.rstrip("/") == stack.base_url
+
+
+def test_cancel_a_running_solve_from_its_page_and_find_it_in_the_history(stack, active_checkpoints, slow_maze_file, page):
+    from puzzles.services.checkpoints import checkpoint_register
+
+    checkpoint_register(path=slow_maze_file, name="slow-maze-browser", activate=True)
+    page.goto(stack.base_url + "/")
+    page.get_by_label("Maze").check()
+    page.get_by_role("button", name="Example").click()
+    page.get_by_role("button", name="Solve").click()
+    page.wait_for_url("**/jobs/*/")
+    page.locator("#step-number", has_text="1").wait_for(timeout=60_000)
+
+    page.get_by_role("button", name="Cancel solve").click()
+
+    page.locator("#job-status", has_text="cancelled").wait_for(timeout=30_000)
+    assert "cancelled by the user" in page.locator("#job-error").inner_text()
+    assert page.get_by_role("button", name="Cancel solve").is_hidden()
+    page.goto(stack.base_url + "/")
+    page.locator("#history a", has_text="maze · cancelled").wait_for()

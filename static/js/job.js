@@ -28,15 +28,35 @@ function render(index) {
   el("scrubber").disabled = false;
 }
 
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+async function cancelJob() {
+  el("cancel-button").disabled = true;
+  const response = await fetch(`/api/v1/jobs/${jobId}/cancel/`, {method: "POST", headers: {"X-CSRFToken": csrfToken()}});
+  if (!response.ok) {
+    const answer = await response.json().catch(() => ({}));
+    el("job-error").textContent = answer.error || `Could not cancel (${response.status})`;
+    el("cancel-button").disabled = false;
+  }
+}
+
+function showFinished(message) {
+  finished = true;
+  el("job-status").textContent = message.status;
+  el("job-error").textContent = message.error || "";
+  el("cancel-button").hidden = true;
+}
+
 function receive(message) {
   if (message.type === "step") {
     steps.push(message);
     el("scrubber").max = String(steps.length);
     if (playing && shown === steps.length - 1) render(steps.length);
   } else if (message.type === "status") {
-    finished = true;
-    el("job-status").textContent = message.status;
-    el("job-error").textContent = message.error || "";
+    showFinished(message);
   }
 }
 
@@ -80,6 +100,8 @@ el("scrubber").addEventListener("input", (event) => { setPlaying(false); render(
 el("prev-button").addEventListener("click", () => stepBy(-1));
 el("next-button").addEventListener("click", () => stepBy(1));
 el("play-button").addEventListener("click", togglePlay);
+el("cancel-button").addEventListener("click", cancelJob);
+el("cancel-button").hidden = ["done", "failed", "cancelled"].includes(root.dataset.status);
 document.addEventListener("keydown", (event) => {
   if (event.key === "ArrowLeft") stepBy(-1);
   else if (event.key === "ArrowRight") stepBy(1);

@@ -76,7 +76,28 @@ async function submit(event) {
   }
 }
 
+async function showHistory() {
+  // The API lists only this browser session's jobs.
+  const response = await fetch("/api/v1/jobs/?limit=10");
+  if (!response.ok) return;
+  const jobs = (await response.json()).results;
+  if (!jobs.length) return;
+  const list = document.getElementById("history");
+  list.replaceChildren(...jobs.map((job) => {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = `/jobs/${job.id}/`;
+    link.textContent = `${job.kind} · ${job.status} · ${job.steps_done}/${job.steps_requested} steps`;
+    const when = document.createElement("span");
+    when.className = "muted";
+    when.textContent = ` ${new Date(job.created_at).toLocaleString()}`;
+    item.append(link, when);
+    return item;
+  }));
+}
+
 form.addEventListener("change", showKind);
 form.addEventListener("submit", submit);
 document.getElementById("example-button").addEventListener("click", () => { text.value = EXAMPLES[currentKind()]; });
 showKind();
+showHistory();
