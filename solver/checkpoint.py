@@ -103,14 +103,14 @@ def check_tensors(tensors: dict[str, torch.Tensor], config: TRMConfig, where: st
     for name, shape in expected.items():
         if name not in tensors:
             raise CheckpointError(f"{where}: tensor {name!r} is missing (expected shape {list(shape)}) "
-                                  f"for a {config.variant} model")
+                                  f"for the {config.variant} variant")
         if tensors[name].shape != shape:
             raise CheckpointError(f"{where}: tensor {name!r} has shape {list(tensors[name].shape)}, "
                                   f"expected {list(shape)}")
     extra = sorted(set(tensors) - set(expected))
     if extra:
         raise CheckpointError(f"{where}: unexpected tensor {extra[0]!r} (shape {list(tensors[extra[0]].shape)}) "
-                              f"for a {config.variant} model")
+                              f"for the {config.variant} variant")
 
 
 def build_model(tensors: dict[str, torch.Tensor], config: TRMConfig, *, device: torch.device,
@@ -242,10 +242,13 @@ def read_reference(path: Path, kind: str | None = None) -> tuple[dict[str, torch
 
 
 def write_reference(tensors: dict[str, torch.Tensor], config: TRMConfig, provenance: dict, path: Path) -> Path:
-    """Write `step_N` + `all_config.yaml` as the reference training would (compiled-model key prefix)."""
+    """Write `step_N` + `all_config.yaml` as the reference training would (compiled-model key prefix).
+
+    `path` is the step file when named step_<N>, else the directory to write it into.
+    """
     import yaml
 
-    if path.is_dir():
+    if not re.fullmatch(r"step_\d+", path.name):
         path = path / f"step_{provenance.get('training_step') or 0}"
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({f"_orig_mod.model.inner.{k}": v.contiguous() for k, v in tensors.items()}, path)

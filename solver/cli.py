@@ -22,8 +22,8 @@ from typing import Any, Sequence
 
 import torch
 
-from solver.checkpoint import CheckpointError, checkpoint_info, convert_checkpoint, load_checkpoint, save_checkpoint
-from solver.codecs import Grid, PuzzleError, codec_for
+from solver.checkpoint import checkpoint_info, convert_checkpoint, load_checkpoint, save_checkpoint
+from solver.codecs import Grid, codec_for
 from solver.config import KINDS, POS_ENCODINGS, TRMConfig
 from solver.inference import StepResult, solve_steps
 from solver.model import TRM, init_weights
@@ -71,8 +71,22 @@ def read_input(path: str) -> str:
         raise UsageError(f"cannot read --input {path}: {e}") from None
 
 
+def parse_device(name: str) -> torch.device:
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"--device {name!r} is not a torch device; use cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA GPU is available here; use --device cpu")
+    return device
+
+
 def cmd_solve(args: argparse.Namespace) -> None:
-    model, config = load_checkpoint(args.checkpoint, device=args.device, kind=args.kind)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError("--threads must be at least 1")
+        torch.set_num_threads(args.threads)
+    model, config = load_checkpoint(args.checkpoint, device=parse_device(args.device), kind=args.kind)
     if args.kind is not None and args.kind != config.kind:
         raise UsageError(f"--kind {args.kind} does not match the checkpoint, which is a {config.kind} model")
     codec = codec_for(config.kind)
@@ -157,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
     p.add_argument("--frames", action="store_true", help="also output the answer after each H cycle")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: one per core; fewer is faster "
+                                               "when other processes keep cores busy)")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("info", help="describe a checkpoint")
@@ -198,11 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (UsageError, PuzzleError, CheckpointError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except ValueError as e:  # e.g. a puzzle id out of range for this checkpoint
-        print(f"error: {e}", file=sys.stderr)
+    except (UsageError, ValueError) as e:  # PuzzleError and CheckpointError are ValueErrors too
+        print("error: " + " ".join(str(e).split()), file=sys.stderr)  # always one line
         return 2
     except BrokenPipeError:  # `| head` closed the pipe: not an error worth a traceback
         sys.stderr.close()

@@ -2,12 +2,12 @@
 "use strict";
 
 const EXAMPLES = {
-  sudoku: "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3..",
+  sudoku: "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3..".match(/.{9}/g).join("\n"),
   maze: ["#########", "#S  #   #", "# # # # #", "# #   # #", "# ##### #", "#      G#", "#########"].join("\n"),
   arc: JSON.stringify({train: [{input: [[1, 0], [0, 0]], output: [[1, 1], [1, 1]]}], test: [{input: [[0, 2], [0, 0]]}]}),
 };
 const HELP = {
-  sudoku: "81 characters, row by row; '.' or '0' for a blank.",
+  sudoku: "81 digits, row by row (line breaks allowed); '.' or '0' for a blank.",
   maze: "Lines of '#' (wall), ' ' (open), one 'S' and one 'G'; at most 30×30.",
   arc: 'A task as JSON: {"train": [{"input": grid, "output": grid}], "test": [{"input": grid}]}, colours 0-9.',
 };

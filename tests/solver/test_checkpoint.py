@@ -9,7 +9,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from solver.checkpoint import (
-    CheckpointError, checkpoint_info, content_hash, convert_checkpoint, expected_shapes, load_checkpoint,
+    DEMO_DIR, CheckpointError, checkpoint_info, content_hash, convert_checkpoint, expected_shapes, load_checkpoint,
     resolve_checkpoint_path, save_checkpoint,
 )
 from solver.inference import solve_steps
@@ -202,7 +202,7 @@ def test_project_file_with_wrong_shape_in_header(tmp_path):
 def test_demo_checkpoint_names(tmp_path):
     with pytest.raises(CheckpointError, match="unknown demo checkpoint 'demo:chess'"):
         resolve_checkpoint_path("demo:chess")
-    path = resolve_checkpoint_path.__globals__["DEMO_DIR"] / "maze.safetensors"
+    path = DEMO_DIR / "maze.safetensors"
     if not path.exists():
         with pytest.raises(CheckpointError, match="demo checkpoint for maze is not installed"):
             resolve_checkpoint_path("demo:maze")
