@@ -4,7 +4,7 @@ import logging
 import threading
 
 from celery import shared_task
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import close_old_connections, connection
 
@@ -29,6 +29,18 @@ def _sweep_forever() -> None:
             logger.warning("sweep for lost jobs failed", exc_info=True)
         finally:
             connection.close()
+
+
+@worker_process_init.connect
+def set_torch_threads(**kwargs) -> None:
+    """TRM_TORCH_THREADS caps PyTorch's threads in each worker process (0: PyTorch's default, all cores).
+
+    On a small machine shared with the web server, fewer threads than cores avoids oversubscription.
+    """
+    if settings.TRM_TORCH_THREADS:
+        import torch
+
+        torch.set_num_threads(settings.TRM_TORCH_THREADS)
 
 
 @worker_ready.connect

@@ -168,6 +168,7 @@ TRM_HEARTBEAT_STALE = env_int("TRM_HEARTBEAT_STALE", 60, minimum=5)
 # Each worker looks this often for accepted jobs whose queue message is missing (Redis was down at
 # submit, or restarted without persistence) and queues them again; a message is presumed lost when it
 # has waited TRM_REQUEUE_AFTER seconds.
+TRM_TORCH_THREADS = env_int("TRM_TORCH_THREADS", 0, minimum=0)
 TRM_SWEEP_SECONDS = env_int("TRM_SWEEP_SECONDS", 30, minimum=1)
 TRM_REQUEUE_AFTER = env_int("TRM_REQUEUE_AFTER", 300, minimum=1)
 
