@@ -62,3 +62,25 @@ def test_a_job_that_keeps_killing_its_worker_ends_failed_with_a_reason(stack, ac
     steps = [m["step"] for m in messages[:-1]]
     assert steps == list(range(1, len(steps) + 1))
     assert SolveJob.objects.get(id=job["id"]).status == "failed"
+
+
+def test_a_damaged_checkpoint_fails_its_jobs_with_a_reason_and_the_worker_serves_others(stack, active_checkpoints, tiny_checkpoint_files, tmp_path):
+    from puzzles.models import Checkpoint
+
+    damaged = tmp_path / "damaged.safetensors"
+    damaged.write_bytes(tiny_checkpoint_files["sudoku"].read_bytes()[:2000])
+    good = active_checkpoints["sudoku"]
+    Checkpoint.objects.create(name="damaged", kind="sudoku", path=str(damaged), content_hash="sha256:damaged",
+                              variant=good.variant, parameters=good.parameters, halt_max_steps=16, trained=False)
+    body = {"kind": "sudoku", "puzzle": {"grid": "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."}, "steps": 2}
+
+    _, broken_job = stack.request("POST", "/api/v1/jobs/", {**body, "checkpoint": "damaged"})
+    _, fine_job = stack.request("POST", "/api/v1/jobs/", body)
+
+    with connect(stack.ws_url + broken_job["stream"], open_timeout=10) as socket:
+        final = json.loads(socket.recv(timeout=60))
+    assert final["type"] == "status" and final["status"] == "failed"
+    assert "CheckpointError" in final["error"] and "damaged.safetensors" in final["error"]
+    with connect(stack.ws_url + fine_job["stream"], open_timeout=10) as socket:
+        messages = [json.loads(socket.recv(timeout=60)) for _ in range(3)]
+    assert [m["type"] for m in messages] == ["step", "step", "status"] and messages[-1]["status"] == "done"
