@@ -13,6 +13,8 @@ from trmweb.env import env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TRM_VAR_DIR", str(BASE_DIR / "var")))
+# Local state (the default SQLite database, its test copy, uploads) lives here; a fresh clone has none.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
