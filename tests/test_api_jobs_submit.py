@@ -80,3 +80,13 @@ def test_the_interactive_api_docs_are_served_without_a_cdn(client, db):
     page = response.content.decode()
     assert "swagger-ui" in page
     assert "cdn." not in page and "unpkg" not in page
+
+
+def test_an_oversized_body_is_refused_before_parsing(client, db):
+    body = '{"kind": "arc", "puzzle": {"pad": "' + "x" * 1_200_000 + '"}}'
+
+    response = client.post("/api/v1/jobs/", body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert "larger than 1,000,000 bytes" in response.json()["error"]
+    assert SolveJob.objects.count() == 0

@@ -1,5 +1,9 @@
 """Every API error as JSON: `{"error": "<one line>", "detail": {<where>: [<what>]}}`."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from rest_framework import status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 
@@ -13,6 +17,10 @@ def _first_message(detail) -> str:
 
 
 def json_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response({"error": f"the request body is larger than {limit:,} bytes, the most the API accepts"},
+                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     response = exception_handler(exc, context)
     if response is None:
         return None
