@@ -7,14 +7,21 @@ from django.contrib.admin.helpers import AdminForm
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from puzzles.checkpoint_upload import CheckpointUploadForm, CheckpointUploadHandler
+from puzzles.checkpoint_upload import (
+    CHUNK_BYTES,
+    CHUNK_MAX_BYTES,
+    CheckpointUploadForm,
+    CheckpointUploadHandler,
+    ChunkedUpload,
+    UploadRefused,
+)
 from puzzles.models import Checkpoint, SolveJob, Step
 from puzzles.services.checkpoints import (
     checkpoint_activate,
@@ -22,6 +29,7 @@ from puzzles.services.checkpoints import (
     checkpoint_delete_refusal,
     checkpoint_max_bytes,
     checkpoint_upload,
+    checkpoint_upload_refusal,
 )
 
 
@@ -82,6 +90,10 @@ class CheckpointAdmin(admin.ModelAdmin):
             # csrf_exempt only lets the upload handler be chosen before the body is parsed; upload_view is
             # CSRF-protected itself.
             path("add/", self.admin_site.admin_view(csrf_exempt(self.upload_entry)), name="%s_%s_add" % info),
+            path("upload/start/", self.admin_site.admin_view(require_POST(self.upload_start_view)),
+                 name="%s_%s_upload_start" % info),
+            path("upload/chunk/", self.admin_site.admin_view(require_POST(self.upload_chunk_view)),
+                 name="%s_%s_upload_chunk" % info),
             path("<path:object_id>/activate/", self.admin_site.admin_view(require_POST(self.activate_view)),
                  name="%s_%s_activate" % info),
         ]
@@ -105,11 +117,17 @@ class CheckpointAdmin(admin.ModelAdmin):
             if form.is_valid():
                 data = form.cleaned_data
                 file, config = data["checkpoint"], data["config"]
+                staged = None
                 try:
+                    if data["upload_id"]:
+                        chunked = ChunkedUpload.get(data["upload_id"], owner_id=request.user.pk)
+                        upload_name, staged = chunked.file_name, chunked.claim()
+                    else:
+                        upload_name = file.name
                     checkpoint = checkpoint_upload(
                         name=data["name"],
-                        upload=_on_disk(file),
-                        upload_name=file.name,
+                        upload=staged or _on_disk(file),
+                        upload_name=upload_name,
                         config_yaml=_on_disk(config) if config else None,
                         config_name=config.name if config else "all_config.yaml",
                         kind=data["kind"] or None,
@@ -117,6 +135,8 @@ class CheckpointAdmin(admin.ModelAdmin):
                     )
                 except ValidationError as error:
                     form.add_error(None, error)
+                except UploadRefused as refused:
+                    form.add_error(None, refused.message)
                 else:
                     self.log_addition(request, checkpoint, [{"added": {}}])
                     self.message_user(request, f"Accepted {checkpoint.name}: a {checkpoint.kind} checkpoint, "
@@ -125,17 +145,66 @@ class CheckpointAdmin(admin.ModelAdmin):
                                                + (", now active." if checkpoint.is_active else "."),
                                       messages.SUCCESS)
                     return HttpResponseRedirect(reverse("admin:puzzles_checkpoint_change", args=[checkpoint.pk]))
+                finally:
+                    if staged is not None:  # what checkpoint_upload did not keep (a streamed file deletes itself)
+                        staged.unlink(missing_ok=True)
         else:
             form = CheckpointUploadForm()
+        info = self.opts.app_label, self.opts.model_name
         context = {
             **self.admin_site.each_context(request),
             "title": "Upload a checkpoint",
             "opts": self.opts,
-            "adminform": AdminForm(form, [(None, {"fields": list(form.fields)})], {}),
+            "adminform": AdminForm(form, [(None, {"fields": [f for f in form.fields if f != "upload_id"]})], {}),
             "errors": form.errors,
             "max_bytes": checkpoint_max_bytes(),
+            "chunk_bytes": CHUNK_BYTES,
+            "start_url": reverse("admin:%s_%s_upload_start" % info),
+            "chunk_url": reverse("admin:%s_%s_upload_chunk" % info),
+            "kept_upload": _kept_upload(request),
         }
         return TemplateResponse(request, "admin/puzzles/checkpoint/upload.html", context)
+
+    def upload_start_view(self, request: HttpRequest) -> JsonResponse:
+        """Begin a chunked upload: POST name, file_name and size (bytes) of the checkpoint to send.
+
+        Refuses at once what checkpoint_upload would refuse whatever the file holds (too large, name taken),
+        so that no gigabytes are sent in vain. Answers the upload id and the largest chunk accepted.
+        """
+        try:
+            if not self.has_add_permission(request):
+                raise UploadRefused("you may not add checkpoints", status=403)
+            try:
+                name = CheckpointUploadForm.base_fields["name"].clean(request.POST.get("name", ""))
+            except ValidationError as error:
+                raise UploadRefused(f"Name: {' '.join(error.messages)}") from None
+            file_name = Path(request.POST.get("file_name", "")).name[:255]
+            size = _whole_number(request.POST.get("size"), "size")
+            if not file_name:
+                raise UploadRefused("file_name is missing: the name of the checkpoint file on your machine")
+            refusal = checkpoint_upload_refusal(name=name, upload_name=file_name, size=size)
+            if refusal:
+                raise UploadRefused(refusal, status=409 if size <= checkpoint_max_bytes() else 413)
+            upload = ChunkedUpload.start(owner_id=request.user.pk, size=size, file_name=file_name)
+        except UploadRefused as refused:
+            return _refusal(refused)
+        return JsonResponse({"upload_id": upload.id, "received": 0, "max_chunk_bytes": CHUNK_MAX_BYTES}, status=201)
+
+    def upload_chunk_view(self, request: HttpRequest) -> JsonResponse:
+        """Append a chunk to a chunked upload: POST ?upload_id=...&offset=N with the bytes as the raw body
+        (application/octet-stream, at most CHUNK_MAX_BYTES), CSRF token in X-CSRFToken. Answers the bytes
+        received so far; a chunk at the wrong offset is refused with 409 and the offset to send instead."""
+        try:
+            if not self.has_add_permission(request):
+                raise UploadRefused("you may not add checkpoints", status=403)
+            upload = ChunkedUpload.get(request.GET.get("upload_id", ""), owner_id=request.user.pk)
+            offset = _whole_number(request.GET.get("offset"), "offset")
+            length = _whole_number(request.META.get("CONTENT_LENGTH"), "Content-Length")
+            # request.read, not request.body: the body is copied to the file a block at a time.
+            received = upload.append(request, offset=offset, length=length)
+        except UploadRefused as refused:
+            return _refusal(refused)
+        return JsonResponse({"received": received, "size": upload.size})
 
     # ------------------------------------------------------------------------------------ activate
 
@@ -208,6 +277,34 @@ class CheckpointAdmin(admin.ModelAdmin):
 def _pretty_json(value) -> str:
     return format_html('<pre style="margin: 0; white-space: pre-wrap">{}</pre>',
                        json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def _kept_upload(request: HttpRequest) -> ChunkedUpload | None:
+    """The chunked upload the form named, when it is still there: the form came back for its other fields,
+    and sending it again with the upload's id spares sending the checkpoint again."""
+    if request.method != "POST" or not request.POST.get("upload_id"):
+        return None
+    try:
+        return ChunkedUpload.get(request.POST["upload_id"], owner_id=request.user.pk)
+    except UploadRefused:
+        return None
+
+
+def _whole_number(text: str | None, name: str) -> int:
+    try:
+        value = int(text or "")
+    except ValueError:
+        raise UploadRefused(f"{name} must be a whole number of bytes, not {text!r}") from None
+    if value < 0:
+        raise UploadRefused(f"{name} must be a whole number of bytes, not {text!r}")
+    return value
+
+
+def _refusal(refused: UploadRefused) -> JsonResponse:
+    answer = {"error": refused.message}
+    if refused.received is not None:
+        answer["received"] = refused.received
+    return JsonResponse(answer, status=refused.status)
 
 
 def _on_disk(upload) -> Path:

@@ -2,6 +2,7 @@
 (a Celery worker and daphne as separate processes) on the test database."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,22 @@ def tiny_checkpoint_files(tmp_path_factory) -> dict[str, Path]:
         )
         files[kind] = path
     return files
+
+
+@pytest.fixture(scope="session")
+def reference_files(tmp_path_factory, tiny_checkpoint_files) -> tuple[Path, Path]:
+    """A reference-format `step_100` and its all_config.yaml, written by `python -m solver convert`."""
+    folder = tmp_path_factory.mktemp("reference")
+    subprocess.run([sys.executable, "-m", "solver", "convert", str(tiny_checkpoint_files["sudoku"]), str(folder / "step_100")],
+                   check=True, cwd=PROJECT_DIR, capture_output=True)
+    return folder / "step_100", folder / "all_config.yaml"
+
+
+@pytest.fixture
+def media_root(settings, tmp_path) -> Path:
+    """Uploaded checkpoints go to a folder of this test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
 
 
 @pytest.fixture
@@ -95,3 +112,42 @@ def slow_maze_file(tmp_path_factory) -> Path:
         check=True, cwd=PROJECT_DIR,
     )
     return path
+
+
+@pytest.fixture
+def slow_maze_checkpoint(active_checkpoints, slow_maze_file):
+    """The slow maze TRM registered (not active) as `slow-maze`."""
+    from puzzles.services.checkpoints import checkpoint_register
+
+    return checkpoint_register(path=slow_maze_file, name="slow-maze")
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium driven by Playwright (no browser download)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is needed for the browser tests: install Debian's `chromium` package")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread, which makes Django refuse the
+    # (synchronous, single-threaded) database work of the fixtures; nothing here is really concurrent.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()

@@ -28,26 +28,12 @@ def solver_cli(*args: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def reference_files(tmp_path_factory, tiny_checkpoint_files) -> tuple[Path, Path]:
-    """A reference-format `step_100` and its all_config.yaml, written by `python -m solver convert`."""
-    folder = tmp_path_factory.mktemp("reference")
-    solver_cli("convert", str(tiny_checkpoint_files["sudoku"]), str(folder / "step_100"))
-    return folder / "step_100", folder / "all_config.yaml"
-
-
-@pytest.fixture(scope="session")
 def second_sudoku_file(tmp_path_factory) -> Path:
     """Another tiny Sudoku checkpoint (other weights), to have two of one kind."""
     path = tmp_path_factory.mktemp("second") / "tiny-sudoku-2.safetensors"
     solver_cli("init", "--kind", "sudoku", "--output", str(path), "--hidden-size", "32", "--num-heads", "2",
                "--H-cycles", "2", "--L-cycles", "2", "--seed", "2")
     return path
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 def files_under(folder: Path) -> list[Path]:

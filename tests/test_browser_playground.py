@@ -1,42 +1,12 @@
 """The real page in headless Chromium, against the real server, worker and Redis."""
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.stack
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent / "artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is needed for the browser tests: install Debian's `chromium` package")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop running in this thread, which makes Django refuse the
-    # (synchronous, single-threaded) database work of the fixtures; nothing here is really concurrent.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1100, "height": 800})
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_submit_a_sudoku_and_watch_every_step_arrive(stack, active_checkpoints, page):
@@ -75,10 +45,10 @@ def test_a_bad_puzzle_shows_its_error_and_stays_on_the_page(stack, active_checkp
     assert page.url.rstrip("/") == stack.base_url
 
 
-def test_cancel_a_running_solve_from_its_page_and_find_it_in_the_history(stack, active_checkpoints, slow_maze_file, page):
-    from puzzles.services.checkpoints import checkpoint_register
+def test_cancel_a_running_solve_from_its_page_and_find_it_in_the_history(stack, slow_maze_checkpoint, page):
+    from puzzles.services.checkpoints import checkpoint_activate
 
-    checkpoint_register(path=slow_maze_file, name="slow-maze-browser", activate=True)
+    checkpoint_activate(checkpoint=slow_maze_checkpoint)
     page.goto(stack.base_url + "/")
     page.get_by_label("Maze").check()
     page.get_by_role("button", name="Example").click()

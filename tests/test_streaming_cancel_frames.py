@@ -13,10 +13,7 @@ MAZE = ["##########", "#S       #", "# ###### #", "#      #G#", "##########"]
 SUDOKU = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
 
 
-def test_a_running_job_cancelled_by_its_owner_stops_between_steps(stack, active_checkpoints, slow_maze_file):
-    from puzzles.services.checkpoints import checkpoint_register
-
-    checkpoint_register(path=slow_maze_file, name="slow-maze")
+def test_a_running_job_cancelled_by_its_owner_stops_between_steps(stack, active_checkpoints, slow_maze_checkpoint):
     owner = stack.client()
     status, job = owner.request("POST", "/api/v1/jobs/", {"kind": "maze", "puzzle": {"grid": MAZE}, "checkpoint": "slow-maze"})
     assert status == 202, job

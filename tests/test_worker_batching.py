@@ -24,11 +24,8 @@ def wait_until_finished(job_ids, timeout=120):
         time.sleep(0.3)
 
 
-def test_jobs_queued_together_run_as_one_batch_with_the_same_answers_as_alone(stack, active_checkpoints, slow_maze_file):
-    from puzzles.services.checkpoints import checkpoint_register
-
-    checkpoint_register(path=slow_maze_file, name="slow-maze-batching")
-    _, busy = stack.request("POST", "/api/v1/jobs/", {"kind": "maze", "puzzle": {"grid": MAZE}, "checkpoint": "slow-maze-batching", "steps": 6})
+def test_jobs_queued_together_run_as_one_batch_with_the_same_answers_as_alone(stack, active_checkpoints, slow_maze_checkpoint):
+    _, busy = stack.request("POST", "/api/v1/jobs/", {"kind": "maze", "puzzle": {"grid": MAZE}, "checkpoint": "slow-maze", "steps": 6})
     with connect(stack.ws_url + busy["stream"], open_timeout=10) as socket:
         json.loads(socket.recv(timeout=60))  # the worker is now busy with the maze
         queued = [stack.request("POST", "/api/v1/jobs/", {"kind": "sudoku", "puzzle": {"grid": SUDOKUS[i % 2]}, "steps": 3})[1]["id"]

@@ -22,19 +22,22 @@ def pool_child(stack) -> psutil.Process:
     return children[0]
 
 
-def test_a_job_whose_worker_is_killed_is_run_again_and_streamed_exactly_once(stack, active_checkpoints, slow_maze_file):
-    from puzzles.services.checkpoints import checkpoint_register
-
-    checkpoint_register(path=slow_maze_file, name="slow-maze-faults")
-    status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "maze", "puzzle": {"grid": MAZE}, "checkpoint": "slow-maze-faults", "steps": 8})
-    assert status == 202
-
+def watch_slow_maze_solve(stack, steps: int, kill_when) -> tuple[dict, list[dict]]:
+    """Submit a slow maze solve and read its stream, killing the worker's pool process whenever
+    `kill_when(messages so far)` says so; the job and every message."""
+    status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "maze", "puzzle": {"grid": MAZE}, "checkpoint": "slow-maze", "steps": steps})
+    assert status == 202, job
     messages = []
     with connect(stack.ws_url + job["stream"], open_timeout=10) as socket:
         while not messages or messages[-1]["type"] != "status":
             messages.append(json.loads(socket.recv(timeout=120)))
-            if len(messages) == 2:
+            if kill_when(messages):
                 pool_child(stack).send_signal(signal.SIGKILL)
+    return job, messages
+
+
+def test_a_job_whose_worker_is_killed_is_run_again_and_streamed_exactly_once(stack, slow_maze_checkpoint):
+    job, messages = watch_slow_maze_solve(stack, 8, kill_when=lambda messages: len(messages) == 2)
 
     assert messages[-1]["status"] == "done"
     assert [m["step"] for m in messages[:-1]] == list(range(1, 9))
@@ -43,19 +46,9 @@ def test_a_job_whose_worker_is_killed_is_run_again_and_streamed_exactly_once(sta
     assert list(saved.steps.values_list("number", flat=True)) == list(range(1, 9))
 
 
-def test_a_job_that_keeps_killing_its_worker_ends_failed_with_a_reason(stack, active_checkpoints, slow_maze_file):
-    from puzzles.services.checkpoints import checkpoint_register
-
-    checkpoint_register(path=slow_maze_file, name="slow-maze-faults-2")
-    status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "maze", "puzzle": {"grid": MAZE}, "checkpoint": "slow-maze-faults-2", "steps": 12})
-    assert status == 202
-
-    messages = []
-    with connect(stack.ws_url + job["stream"], open_timeout=10) as socket:
-        while not messages or messages[-1]["type"] != "status":
-            messages.append(json.loads(socket.recv(timeout=120)))
-            if messages[-1]["type"] == "step":
-                pool_child(stack).send_signal(signal.SIGKILL)  # every attempt dies after one new step
+def test_a_job_that_keeps_killing_its_worker_ends_failed_with_a_reason(stack, slow_maze_checkpoint):
+    # Every attempt dies after one new step.
+    job, messages = watch_slow_maze_solve(stack, 12, kill_when=lambda messages: messages[-1]["type"] == "step")
 
     assert messages[-1]["status"] == "failed"
     assert "stopped its worker 2 times" in messages[-1]["error"]

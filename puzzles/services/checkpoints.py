@@ -129,6 +129,18 @@ def _claim_free_path(folder: Path, stem: str) -> Path:
     raise ValidationError(f"{folder} already holds a thousand files named {stem}*; choose another name")
 
 
+def checkpoint_upload_refusal(*, name: str, upload_name: str, size: int) -> str | None:
+    """Why an upload of a `size`-byte file `upload_name` to be kept as `name` would be refused whatever the
+    file holds, or None. Asked again by checkpoint_upload; asking first spares sending gigabytes in vain."""
+    limit = checkpoint_max_bytes()
+    if size > limit:
+        return (f"{upload_name} is {filesizeformat(size)}; checkpoints of at most {filesizeformat(limit)} are "
+                "accepted (TRM_MAX_CHECKPOINT_BYTES)")
+    if Checkpoint.objects.filter(name=name).exists():
+        return f"a checkpoint named {name!r} already exists; choose another name"
+    return None
+
+
 def checkpoint_upload(
     *,
     name: str,
@@ -150,12 +162,9 @@ def checkpoint_upload(
     Raises ValidationError saying what is wrong (for a shape mismatch: the tensor and both shapes) when
     the file cannot be served; nothing is then kept, neither a row nor a file.
     """
-    size, limit = upload.stat().st_size, checkpoint_max_bytes()
-    if size > limit:
-        raise ValidationError(f"{upload_name} is {filesizeformat(size)}; checkpoints of at most "
-                              f"{filesizeformat(limit)} are accepted (TRM_MAX_CHECKPOINT_BYTES)")
-    if Checkpoint.objects.filter(name=name).exists():
-        raise ValidationError(f"a checkpoint named {name!r} already exists; choose another name")
+    refusal = checkpoint_upload_refusal(name=name, upload_name=upload_name, size=upload.stat().st_size)
+    if refusal:
+        raise ValidationError(refusal)
     staging = checkpoint_staging_folder()
     staging.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=staging) as work_dir:
