@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psutil
 from channels.layers import channel_layers
 from django.conf import settings
 from django.db import connection
@@ -118,7 +119,14 @@ class Stack:
         raise TimeoutError(message + "\n" + "\n".join(f"--- {n}\n{self.log(n)[-2000:]}" for n in self.processes))
 
     def __exit__(self, *exc_info) -> None:
+        # The worker's pool children hold database connections too: wait for them as well, so the test
+        # database can be dropped once the session ends.
+        family = []
         for process in self.processes.values():
+            try:
+                family += psutil.Process(process.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                pass
             if process.poll() is None:
                 process.terminate()
         for process in self.processes.values():
@@ -127,6 +135,9 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        _, alive = psutil.wait_procs(family, timeout=10)
+        for straggler in alive:
+            straggler.kill()
 
     def request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
         """(status, JSON body) of a one-off HTTP request to the web server (no cookies kept)."""

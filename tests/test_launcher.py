@@ -34,7 +34,9 @@ def test_launcher_falls_back_to_embedded_redis_serves_and_stops_on_sigterm(tmp_p
     closed_port = free_port()
     port = free_port()
     env = dict(os.environ, PORT=str(port), REDIS_URL=f"redis://127.0.0.1:{closed_port}/0",
-               TRM_VAR_DIR=str(tmp_path), TRM_DEVICE="cpu")
+               TRM_VAR_DIR=str(tmp_path), TRM_DEVICE="cpu",
+               # A database of its own, never the one the suite runs against (nor a real one).
+               DATABASE_URL=f"sqlite:///{tmp_path / 'launcher.sqlite3'}")
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DJANGO_SECRET_KEY", None)
     log = open(tmp_path / "launcher.log", "w+")
