@@ -12,6 +12,8 @@ def step_message(step: Step) -> dict:
         "halt_prob": step.halt_prob,
         "q_halt_logit": step.q_halt_logit,
         "seconds": step.seconds,
+        # When the step was saved (Unix seconds): clients on the same clock can measure delivery delay.
+        "saved_at": step.created_at.timestamp(),
     }
     if step.frames:
         message["frames"] = step.frames

@@ -1,0 +1,146 @@
+"""Load on the whole playground: N clients each submit a puzzle and watch its stream, all at once.
+
+    python bench/load.py                 # 50 clients, Sudoku, 4 steps, on a private `make run` stack
+    python bench/load.py --clients 20 --steps 16 --kind maze
+
+Starts the playground exactly as `make run` does (launcher, embedded Redis, one worker, daphne) on a
+free port with its own var/ folder, so it only ever talks to its own servers on loopback. Prints:
+submits per second, time from a step being saved to its arrival at the client (median, p99), steps
+lost (must be 0), errors, and the batching ratio: the wall time of the N jobs against N times the wall
+time of one lone job measured first in the same run.
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from websockets.sync.client import connect
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PUZZLES = {
+    "sudoku": {"grid": "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."},
+    "maze": {"grid": ["##########", "#S       #", "# ###### #", "#      #G#", "##########"]},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def post(base: str, body: dict) -> dict:
+    request = urllib.request.Request(base + "/api/v1/jobs/", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+def watch(ws_base: str, job: dict, expected_steps: int) -> dict:
+    """Read one job's stream to its end; the delays of its steps and whether any was missing."""
+    delays, steps = [], []
+    with connect(ws_base + job["stream"], open_timeout=30) as stream:
+        while True:
+            message = json.loads(stream.recv(timeout=600))
+            if message["type"] == "status":
+                return {"status": message["status"], "delays": delays,
+                        "batch_size": (message.get("result") or {}).get("batch_size"),
+                        "lost": expected_steps - len(steps), "duplicates": len(steps) - len(set(steps))}
+            delays.append(time.time() - message["saved_at"])
+            steps.append(message["step"])
+
+
+def one_client(base: str, ws_base: str, body: dict, steps: int, results: list, errors: list) -> None:
+    try:
+        started = time.monotonic()
+        job = post(base, body)
+        submitted = time.monotonic()
+        outcome = watch(ws_base, job, steps)
+        outcome.update(submit_seconds=submitted - started, total_seconds=time.monotonic() - started)
+        results.append(outcome)
+    except Exception as error:  # counted, not fatal: the figure is how many fail
+        errors.append(f"{type(error).__name__}: {error}")
+
+
+def run_clients(base: str, ws_base: str, body: dict, steps: int, clients: int) -> tuple[list, list, float, float]:
+    results, errors = [], []
+    threads = [threading.Thread(target=one_client, args=(base, ws_base, body, steps, results, errors)) for _ in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - started
+    submit_window = max((r["submit_seconds"] for r in results), default=0.0)
+    return results, errors, wall, submit_window
+
+
+def start_playground(port: int, var_dir: Path, env_overrides: dict) -> subprocess.Popen:
+    env = dict(os.environ, PORT=str(port), TRM_VAR_DIR=str(var_dir), TRM_SUBMIT_RATE_ANON="100000/min",
+               TRM_MAX_ACTIVE_JOBS="100000", DATABASE_URL=f"sqlite:///{var_dir / 'db.sqlite3'}", **env_overrides)
+    env.pop("REDIS_URL", None)  # always the private embedded Redis: never load someone else's
+    log = open(var_dir / "playground.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "trmweb.launcher"], cwd=PROJECT_DIR, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while "playground ready at" not in (var_dir / "playground.log").read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the playground did not start:\n" + (var_dir / "playground.log").read_text()[-3000:])
+        time.sleep(0.5)
+    return process
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--kind", choices=sorted(PUZZLES), default="sudoku")
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--torch-threads", type=int, default=1, help="PyTorch threads in the worker")
+    args = parser.parse_args()
+
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="trm-load-") as folder:
+        playground = start_playground(port, Path(folder), {"TRM_TORCH_THREADS": str(args.torch_threads)})
+        try:
+            base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+            body = {"kind": args.kind, "puzzle": PUZZLES[args.kind], "steps": args.steps}
+            run_clients(base, ws_base, body, args.steps, 1)  # warm-up: load the checkpoint once
+            lone, _, lone_wall, _ = run_clients(base, ws_base, body, args.steps, 1)
+            results, errors, wall, submit_window = run_clients(base, ws_base, body, args.steps, args.clients)
+        finally:
+            playground.send_signal(signal.SIGTERM)
+            playground.wait(timeout=60)
+
+    delays = [d for r in results for d in r["delays"]]
+    print(f"clients {args.clients}, kind {args.kind}, {args.steps} steps each, untrained checkpoint made by `make run`")
+    print(f"lone job (baseline, same run): {lone_wall:.2f} s")
+    print(f"all {args.clients} jobs: {wall:.2f} s wall = {wall / (args.clients * lone_wall):.3f} x ({args.clients} x lone)")
+    print(f"submits: {len(results) + len(errors)} in {submit_window:.2f} s = {len(results) / max(submit_window, 1e-9):.1f} per second")
+    print(f"step delivery (saved -> client): median {statistics.median(delays) * 1000:.1f} ms, "
+          f"p99 {percentile(delays, 0.99) * 1000:.1f} ms over {len(delays)} steps")
+    print(f"steps lost: {sum(r['lost'] for r in results)}, duplicated: {sum(r['duplicates'] for r in results)}, "
+          f"jobs not done: {sum(r['status'] != 'done' for r in results)}, errors: {len(errors)}")
+    sizes = sorted(r["batch_size"] for r in results if r["batch_size"])
+    print(f"batch sizes the jobs ran in: median {statistics.median(sizes) if sizes else 'n/a'}, largest {max(sizes, default='n/a')}")
+    for error in errors[:5]:
+        print("  error:", error)
+
+
+if __name__ == "__main__":
+    main()
