@@ -87,3 +87,10 @@ def test_checkpoints_are_listed_with_the_active_one_marked(client, active_checkp
     assert by_name["tiny-sudoku"]["active"] is True
     assert by_name["tiny-sudoku"]["kind"] == "sudoku"
     assert by_name["tiny-sudoku"]["trained"] is False
+
+
+def test_a_malformed_page_request_is_refused(client, db):
+    response = client.get("/api/v1/jobs/?offset=soon")
+
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("offset: must be one whole number")

@@ -90,3 +90,10 @@ def test_an_oversized_body_is_refused_before_parsing(client, db):
     assert response.status_code == 413
     assert "larger than 1,000,000 bytes" in response.json()["error"]
     assert SolveJob.objects.count() == 0
+
+
+def test_an_api_url_that_matches_nothing_answers_json_404(client, db):
+    response = client.get("/api/v1/jobs/not-a-uuid/")
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "no API resource at /api/v1/jobs/not-a-uuid/"}

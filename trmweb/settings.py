@@ -192,7 +192,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "puzzles.api.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
 # Submits per client (anonymous: per address) and period: "<count>/<sec|min|hour|day>".

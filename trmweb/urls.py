@@ -12,3 +12,5 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("puzzles.urls")),
 ]
+
+handler404 = "trmweb.errors.not_found"

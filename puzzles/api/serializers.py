@@ -44,3 +44,19 @@ class CheckpointOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Checkpoint
         fields = ["name", "kind", "variant", "parameters", "halt_max_steps", "trained", "content_hash", "active", "created_at"]
+
+
+class ErrorOutputSerializer(serializers.Serializer):
+    """Every error answer: one line, and for invalid input where (JSON path) and what."""
+
+    error = serializers.CharField()
+    detail = serializers.DictField(required=False)
+
+
+class JobPageSerializer(serializers.Serializer):
+    """One page of a job list (limit/offset pagination)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = JobOutputSerializer(many=True)

@@ -3,15 +3,26 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from puzzles.api.clients import SubmitAnonThrottle, SubmitUserThrottle, client_of
-from puzzles.api.serializers import CheckpointOutputSerializer, JobOutputSerializer, StepOutputSerializer
+from puzzles.api.pagination import StrictLimitOffsetPagination
+from puzzles.api.serializers import (
+    CheckpointOutputSerializer,
+    ErrorOutputSerializer,
+    JobOutputSerializer,
+    JobPageSerializer,
+    StepOutputSerializer,
+)
 from puzzles.models import PUZZLE_KINDS, Checkpoint, SolveJob
 from puzzles.puzzle_input import PuzzleBodyError
 from puzzles.services.jobs import JobFinished, NoCheckpoint, TooManyActiveJobs, job_cancel, job_submit
+
+
+def _errors(*codes: int) -> dict:
+    """Schema entries for the error answers a view can give (all shaped by ErrorOutputSerializer)."""
+    return {code: ErrorOutputSerializer for code in codes}
 
 
 class Conflict(ValidationError):
@@ -40,7 +51,7 @@ class JobsApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={202: JobOutputSerializer, 200: JobOutputSerializer},
+        responses={202: JobOutputSerializer, 200: JobOutputSerializer, **_errors(400, 403, 413, 429)},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, description="Retrying with the same key returns the same job.")],
     )
     def post(self, request):
@@ -73,10 +84,11 @@ class JobsApi(APIView):
         code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
         return Response(JobOutputSerializer(job).data, status=code, headers=headers)
 
-    @extend_schema(responses=JobOutputSerializer(many=True))
+    @extend_schema(responses={200: JobPageSerializer, **_errors(400)},
+                   parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)])
     def get(self, request):
         jobs = SolveJob.objects.filter(owner_key=client_of(request).owner_key).select_related("puzzle", "checkpoint")
-        paginator = LimitOffsetPagination()
+        paginator = StrictLimitOffsetPagination()
         page = paginator.paginate_queryset(jobs, request, view=self)
         return paginator.get_paginated_response(JobOutputSerializer(page, many=True).data)
 
@@ -84,7 +96,7 @@ class JobsApi(APIView):
 class JobDetailApi(APIView):
     """A job's state, timings and result: readable by whoever holds its (unguessable) id."""
 
-    @extend_schema(responses=JobOutputSerializer)
+    @extend_schema(responses={200: JobOutputSerializer, **_errors(404)})
     def get(self, request, job_id):
         return Response(JobOutputSerializer(_get_job(job_id)).data)
 
@@ -92,7 +104,7 @@ class JobDetailApi(APIView):
 class JobStepsApi(APIView):
     """Every saved step of a job, in order."""
 
-    @extend_schema(responses=StepOutputSerializer(many=True))
+    @extend_schema(responses={200: StepOutputSerializer(many=True), **_errors(404)})
     def get(self, request, job_id):
         job = _get_job(job_id)
         return Response(StepOutputSerializer(job.steps.order_by("number"), many=True).data)
@@ -101,7 +113,7 @@ class JobStepsApi(APIView):
 class JobCancelApi(APIView):
     """Cancel one of your own jobs; a running job stops before its next step."""
 
-    @extend_schema(request=None, responses=JobOutputSerializer)
+    @extend_schema(request=None, responses={200: JobOutputSerializer, **_errors(403, 404, 409)})
     def post(self, request, job_id):
         job = _get_job(job_id)
         if job.owner_key != client_of(request).owner_key:
