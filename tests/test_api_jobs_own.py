@@ -94,3 +94,31 @@ def test_a_malformed_page_request_is_refused(client, db):
 
     assert response.status_code == 400
     assert response.json()["error"].startswith("offset: must be one whole number")
+
+
+def test_a_signed_in_browser_session_must_send_its_csrf_token(active_checkpoints, django_user_model):
+    from django.test import Client
+
+    django_user_model.objects.create_user("ada", password="pw-for-tests-only")
+    browser = Client(enforce_csrf_checks=True)
+    browser.login(username="ada", password="pw-for-tests-only")
+
+    refused = submit(browser)
+    browser.get("/")  # the playground page sets the CSRF cookie
+    accepted = submit(browser, **{"X-CSRFToken": browser.cookies["csrftoken"].value})
+
+    assert refused.status_code == 403 and "CSRF" in refused.json()["error"]
+    assert accepted.status_code == 202
+    assert SolveJob.objects.get().owner.username == "ada"
+
+
+def test_a_script_with_a_token_lists_its_own_jobs(client, active_checkpoints, django_user_model):
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=django_user_model.objects.create_user("script"))
+    script = Client(headers={"Authorization": f"Token {token.key}"})
+    mine = submit(script).json()["id"]
+    submit(client)
+
+    assert [job["id"] for job in script.get("/api/v1/jobs/").json()["results"]] == [mine]
