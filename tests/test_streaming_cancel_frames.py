@@ -51,3 +51,23 @@ def test_frames_stream_the_answer_after_each_h_cycle(stack, active_checkpoints):
     for step in steps:
         assert len(step["frames"]) == 2  # the tiny checkpoints run 2 H cycles per step
         assert step["frames"][-1] == step["grid"]  # the last H cycle's answer is the step's answer
+
+
+def test_a_viewer_that_reconnects_mid_solve_sees_every_step_exactly_once(stack, slow_maze_checkpoint):
+    status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "maze", "puzzle": {"grid": MAZE}, "checkpoint": "slow-maze", "steps": 8})
+    assert status == 202
+
+    seen = []
+    with connect(stack.ws_url + job["stream"], open_timeout=10) as socket:
+        while len(seen) < 2:
+            seen.append(json.loads(socket.recv(timeout=60))["step"])
+    # Gone for a while: steps go on being computed and saved meanwhile.
+    with connect(stack.ws_url + job["stream"] + f"?after={seen[-1]}", open_timeout=10) as socket:
+        while True:
+            message = json.loads(socket.recv(timeout=120))
+            if message["type"] == "status":
+                break
+            seen.append(message["step"])
+
+    assert message["status"] == "done"
+    assert seen == list(range(1, 9))
