@@ -12,10 +12,10 @@ SCREENSHOTS = Path(__file__).resolve().parent / "artifacts"
 def test_submit_a_sudoku_and_watch_every_step_arrive(stack, active_checkpoints, page):
     SCREENSHOTS.mkdir(exist_ok=True)
     page.goto(stack.base_url + "/")
-    page.get_by_label("Sudoku").check()
+    page.get_by_role("radio", name="Sudoku").check()
     page.get_by_role("button", name="Example").click()
     page.locator("#steps").fill("4")
-    page.screenshot(path=SCREENSHOTS / "playground.png")
+    page.screenshot(path=SCREENSHOTS / "playground.png", full_page=True)
 
     page.get_by_role("button", name="Solve").click()
 
@@ -34,7 +34,7 @@ def test_submit_a_sudoku_and_watch_every_step_arrive(stack, active_checkpoints, 
 
 def test_a_bad_puzzle_shows_its_error_and_stays_on_the_page(stack, active_checkpoints, page):
     page.goto(stack.base_url + "/")
-    page.get_by_label("Maze").check()
+    page.get_by_role("radio", name="Maze").check()
     page.locator("#puzzle-text").fill("#####\n#S  #\n#####")
 
     page.get_by_role("button", name="Solve").click()
@@ -50,7 +50,7 @@ def test_cancel_a_running_solve_from_its_page_and_find_it_in_the_history(stack, 
 
     checkpoint_activate(checkpoint=slow_maze_checkpoint)
     page.goto(stack.base_url + "/")
-    page.get_by_label("Maze").check()
+    page.get_by_role("radio", name="Maze").check()
     page.get_by_role("button", name="Example").click()
     page.get_by_role("button", name="Solve").click()
     page.wait_for_url("**/jobs/*/")
@@ -63,3 +63,24 @@ def test_cancel_a_running_solve_from_its_page_and_find_it_in_the_history(stack, 
     assert page.get_by_role("button", name="Cancel solve").is_hidden()
     page.goto(stack.base_url + "/")
     page.locator("#history a", has_text="maze · cancelled").wait_for()
+
+
+def test_type_a_sudoku_on_the_board_with_the_keyboard_then_undo(stack, active_checkpoints, page):
+    page.goto(stack.base_url + "/")
+    board = page.locator("#sudoku-editor")
+    board.locator(".cell").first.click()
+
+    page.keyboard.type("53")  # row 1: 5, 3
+    page.keyboard.press("ArrowDown")  # row 2, column 3
+    page.keyboard.type("5")  # the same digit in the same box: a conflict
+
+    assert page.locator("#puzzle-text").input_value().splitlines()[:2] == ["53.......", "..5......"]
+    assert board.locator(".cell.conflict").count() == 2
+    assert page.locator("#sudoku-conflicts").is_visible()
+
+    page.keyboard.press("Control+z")
+
+    assert page.locator("#puzzle-text").input_value().splitlines()[1] == "........."
+    assert board.locator(".cell.conflict").count() == 0
+    page.get_by_role("button", name="Solve").click()
+    page.wait_for_url("**/jobs/*/")

@@ -13,7 +13,8 @@ function drawGrid(container, kind, grid, options = {}) {
   const rows = gridCells(kind, grid);
   const previous = options.previous ? gridCells(kind, options.previous) : null;
   const confidence = options.confidence || null;
-  container.className = `grid grid-${kind}`;
+  container.classList.remove("grid-sudoku", "grid-maze", "grid-arc");
+  container.classList.add("grid", `grid-${kind}`);
   container.style.setProperty("--columns", rows.length ? rows[0].length : 0);
   container.replaceChildren();
   rows.forEach((row, r) => row.forEach((value, c) => {

@@ -20,8 +20,17 @@ function currentKind() {
   return form.querySelector("input[name=kind]:checked").value;
 }
 
+const sudokuBoard = document.getElementById("sudoku-editor");
+const sudokuEditor = new SudokuEditor(sudokuBoard, text);
+const conflictNote = document.getElementById("sudoku-conflicts");
+new MutationObserver(() => { conflictNote.hidden = sudokuBoard.dataset.conflicts === "0"; })
+  .observe(sudokuBoard, {attributes: true, attributeFilter: ["data-conflicts"]});
+
 function showKind() {
-  document.getElementById("puzzle-help").textContent = HELP[currentKind()];
+  const kind = currentKind();
+  document.getElementById("puzzle-help").textContent = HELP[kind];
+  sudokuBoard.hidden = kind !== "sudoku";
+  if (kind === "sudoku") sudokuEditor.readText();
 }
 
 function puzzleBody(kind, raw) {
@@ -98,6 +107,10 @@ async function showHistory() {
 
 form.addEventListener("change", showKind);
 form.addEventListener("submit", submit);
-document.getElementById("example-button").addEventListener("click", () => { text.value = EXAMPLES[currentKind()]; });
+document.getElementById("example-button").addEventListener("click", () => {
+  text.value = EXAMPLES[currentKind()];
+  if (currentKind() === "sudoku") sudokuEditor.readText();
+});
+if (!text.value) text.value = ".".repeat(81).match(/.{9}/g).join("\n");
 showKind();
 showHistory();
