@@ -84,3 +84,42 @@ def test_type_a_sudoku_on_the_board_with_the_keyboard_then_undo(stack, active_ch
     assert board.locator(".cell.conflict").count() == 0
     page.get_by_role("button", name="Solve").click()
     page.wait_for_url("**/jobs/*/")
+
+
+def drag_across(page, board, cells: list[tuple[int, int]], width: int) -> None:
+    """Press on the first cell, move through the others, release."""
+    def centre(r, c):
+        box = board.locator(".cell").nth(r * width + c).bounding_box()
+        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    page.mouse.move(*centre(*cells[0]))
+    page.mouse.down()
+    for cell in cells[1:]:
+        page.mouse.move(*centre(*cell), steps=3)
+    page.mouse.up()
+
+
+def test_draw_a_maze_with_the_mouse_then_solve_it(stack, active_checkpoints, page):
+    page.goto(stack.base_url + "/")
+    page.get_by_role("radio", name="Maze").check()
+    board = page.locator("#maze-editor")
+    assert page.locator("#maze-info").inner_text() == "Shortest path: 18 steps."
+
+    drag_across(page, board, [(2, c) for c in range(0, 9)], 10)  # a wall with a gap on the right
+    drag_across(page, board, [(5, c) for c in range(9, 0, -1)], 10)  # and one with a gap on the left
+    rows = page.locator("#puzzle-text").input_value().split("\n")
+
+    assert rows[2] == "######### " and rows[5] == " #########"
+    assert page.locator("#maze-info").inner_text() == "Shortest path: 36 steps."
+
+    board.focus()
+    page.keyboard.press("Control+z")  # one drag, one undo step
+    assert page.locator("#puzzle-text").input_value().split("\n")[5] == " " * 10
+
+    drag_across(page, board, [(0, 0), (1, 0)], 10)  # move the start down a row
+    assert page.locator("#puzzle-text").input_value().split("\n")[:2] == [" " * 10, "S" + " " * 9]
+
+    page.get_by_role("button", name="Solve").click()
+    page.wait_for_url("**/jobs/*/")
+    page.locator("#job-status", has_text="done").wait_for(timeout=60_000)
+    assert page.locator("#grid .cell").count() == 100

@@ -26,11 +26,26 @@ const conflictNote = document.getElementById("sudoku-conflicts");
 new MutationObserver(() => { conflictNote.hidden = sudokuBoard.dataset.conflicts === "0"; })
   .observe(sudokuBoard, {attributes: true, attributeFilter: ["data-conflicts"]});
 
+const mazeBoard = document.getElementById("maze-editor");
+const mazeEditor = new MazeEditor(mazeBoard, text, [document.getElementById("maze-width"), document.getElementById("maze-height")],
+  document.getElementById("maze-info"));
+const EMPTY = {
+  sudoku: ".".repeat(81).match(/.{9}/g).join("\n"),
+  maze: ["S" + " ".repeat(9), ...Array(8).fill(" ".repeat(10)), " ".repeat(9) + "G"].join("\n"),
+  arc: "",
+};
+let shownKind = null;
+
 function showKind() {
   const kind = currentKind();
   document.getElementById("puzzle-help").textContent = HELP[kind];
+  if (shownKind !== null && kind !== shownKind) text.value = EMPTY[kind];  // each kind starts from a blank board
+  shownKind = kind;
   sudokuBoard.hidden = kind !== "sudoku";
+  mazeBoard.hidden = kind !== "maze";
+  document.getElementById("maze-tools").hidden = kind !== "maze";
   if (kind === "sudoku") sudokuEditor.readText();
+  if (kind === "maze") mazeEditor.readText();
 }
 
 function puzzleBody(kind, raw) {
@@ -110,7 +125,8 @@ form.addEventListener("submit", submit);
 document.getElementById("example-button").addEventListener("click", () => {
   text.value = EXAMPLES[currentKind()];
   if (currentKind() === "sudoku") sudokuEditor.readText();
+  if (currentKind() === "maze") mazeEditor.readText();
 });
-if (!text.value) text.value = ".".repeat(81).match(/.{9}/g).join("\n");
+if (!text.value) text.value = EMPTY.sudoku;
 showKind();
 showHistory();
