@@ -4,7 +4,8 @@ a clear refusal or a job, never a crash; valid grids survive encode/decode uncha
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from puzzles.puzzle_input import PuzzleBodyError, parse_puzzle
 from solver.codecs import PuzzleError, codec_for

@@ -28,8 +28,8 @@ from django.utils import timezone
 from puzzles.messages import status_message, step_message
 from puzzles.model_cache import cached_model
 from puzzles.models import SolveJob, Step
-from puzzles.puzzle_input import parse_puzzle
 from puzzles.publishing import publish_status, publish_step
+from puzzles.puzzle_input import parse_puzzle
 from solver.codecs import codec_for
 from solver.inference import solve_steps
 
@@ -192,7 +192,7 @@ def _record_step(codec, output, members: list[_Member]) -> None:
     for member in members:
         first_row = member.rows.start
         member.steps_run = output.step
-        member.answers = [codec.decode(output.tokens[row], like=grid) for row, grid in zip(range(member.rows.start, member.rows.stop), member.grids)]
+        member.answers = [codec.decode(output.tokens[row], like=grid) for row, grid in zip(range(member.rows.start, member.rows.stop), member.grids, strict=True)]
         halt_prob = float(output.halt_prob[first_row])
         if member.halted_at is None and halt_prob > 0.5:
             member.halted_at = output.step
