@@ -192,7 +192,8 @@ def _record_step(codec, output, members: list[_Member]) -> None:
     for member in members:
         first_row = member.rows.start
         member.steps_run = output.step
-        member.answers = [codec.decode(output.tokens[row], like=grid) for row, grid in zip(range(member.rows.start, member.rows.stop), member.grids, strict=True)]
+        rows = range(member.rows.start, member.rows.stop)
+        member.answers = [codec.decode(output.tokens[row], like=grid) for row, grid in zip(rows, member.grids, strict=True)]
         halt_prob = float(output.halt_prob[first_row])
         if member.halted_at is None and halt_prob > 0.5:
             member.halted_at = output.step
