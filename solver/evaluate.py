@@ -1,0 +1,409 @@
+"""Held-out evaluation of a checkpoint on a dataset directory, with the reference's metrics.
+
+    python -m solver evaluate CHECKPOINT DATASET [--split test] [--limit N] [--batch-size B] [--steps N]
+                              [--device cpu|cuda] [--json] [--record]
+
+Every puzzle runs `halt_max_steps` supervision steps from H_init / L_init (as the reference evaluates) and
+is graded after each step, so the figures say what accuracy the model would have if stopped after step k.
+The halting head is read on the side: the step where its logit first turns positive is where the model
+would stop; its statistics and the accuracy of the answer given there are reported too.
+
+- Every kind: exact accuracy (every labelled position right) and token accuracy, after each step.
+- Sudoku: exact accuracy is the figure; with the builder's per-puzzle rating (<set>__difficulty.npy, the
+  guesses a backtracking solver needs) also by difficulty band (0, 1, 2-3, 4-7, ...).
+- Mazes: the share of answers that are a valid shortest path (`maze_path_is_shortest`): shortest paths are
+  often not unique, so an answer that differs from the label can still be right.
+- ARC: pass@1 and pass@2 with the reference's voting: each augmented copy's answer is cropped and mapped
+  back through its inverse augmentation (read from the identifier's name in DATASET/identifiers.json,
+  "<task>|||t<dihedral>|||<colour permutation>"); answers to the same test input are counted, and ranked by
+  votes, then by mean halting confidence. Without identifiers.json each identifier counts as its own task
+  with no augmentation. The ground truth is the dataset's own label, so --limit still gives a fair figure
+  on the inputs it covers.
+
+`--record` writes the figures into the checkpoint's provenance["evaluation"] (project format only); the
+tensors and their content hash are unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import sys
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from solver.checkpoint import (CheckpointError, is_project_file, load_checkpoint, read_project,
+                               resolve_checkpoint_path, write_project)
+from solver.codecs import CANVAS, MAZE_SYMBOLS, codec_for
+from solver.data import PuzzleSplit, load_split, ordered_examples
+from solver.inference import solve_steps
+from solver.losses import IGNORE_LABEL_ID
+from solver.model import TRM
+
+WALL, OPEN, START, GOAL, PATH = (MAZE_SYMBOLS.index(ch) + 1 for ch in "# SGo")
+ARC_SEPARATOR = "|||"
+PASS_KS = (1, 2)
+
+
+# --------------------------------------------------------------------------------------------- mazes
+
+
+def _bfs_distance(passable: np.ndarray, start: tuple[int, int], goal: tuple[int, int]) -> int | None:
+    """Moves on the shortest 4-connected walk from start to goal through passable cells, or None."""
+    rows, cols = passable.shape
+    distance = {start: 0}
+    queue = deque([start])
+    while queue:
+        r, c = queue.popleft()
+        if (r, c) == goal:
+            return distance[(r, c)]
+        for nr, nc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+            if 0 <= nr < rows and 0 <= nc < cols and passable[nr, nc] and (nr, nc) not in distance:
+                distance[(nr, nc)] = distance[(r, c)] + 1
+                queue.append((nr, nc))
+    return None
+
+
+def maze_shortest_length(inputs: np.ndarray) -> int | None:
+    """Moves on a shortest path from S to G of a maze given as tokens (30x30 field), None if there is none."""
+    grid = np.asarray(inputs).reshape(CANVAS, CANVAS)
+    starts, goals = np.argwhere(grid == START), np.argwhere(grid == GOAL)
+    if len(starts) != 1 or len(goals) != 1:
+        return None
+    return _bfs_distance(np.isin(grid, (OPEN, START, GOAL)), tuple(starts[0]), tuple(goals[0]))
+
+
+def maze_path_is_shortest(inputs: np.ndarray, answer: np.ndarray, shortest: int | None = None) -> bool:
+    """Whether `answer` (tokens) is the maze `inputs` with a shortest S-to-G path drawn in 'o' cells.
+
+    The answer must reproduce every non-path cell of the input, draw the path on open cells only, connect
+    S to G through its path cells, and use exactly (shortest length - 1) path cells; a connected S-G path
+    cannot have fewer, so with that many it is a shortest path and has no stray cells.
+    """
+    grid = np.asarray(inputs).reshape(CANVAS, CANVAS)
+    answer = np.asarray(answer).reshape(CANVAS, CANVAS)
+    path = answer == PATH
+    if (answer[~path] != grid[~path]).any() or (grid[path] != OPEN).any():
+        return False
+    if shortest is None:
+        shortest = maze_shortest_length(grid)
+    if shortest is None or int(path.sum()) != shortest - 1:
+        return False
+    start, goal = tuple(np.argwhere(grid == START)[0]), tuple(np.argwhere(grid == GOAL)[0])
+    return _bfs_distance(path | (grid == START) | (grid == GOAL), start, goal) is not None
+
+
+# ----------------------------------------------------------------------------------------------- ARC
+
+
+def dihedral(grid: np.ndarray, tid: int) -> np.ndarray:
+    """The 8 symmetries of a square, numbered as the reference builder numbers them."""
+    transforms: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+        0: lambda a: a, 1: lambda a: np.rot90(a, 1), 2: lambda a: np.rot90(a, 2), 3: lambda a: np.rot90(a, 3),
+        4: np.fliplr, 5: np.flipud, 6: lambda a: a.T, 7: lambda a: np.fliplr(np.rot90(a, 1)),
+    }
+    return transforms[tid](grid)
+
+
+DIHEDRAL_INVERSE = (0, 3, 2, 1, 4, 5, 6, 7)
+
+
+def inverse_augmentation(name: str) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
+    """(task name, function undoing the augmentation) of an ARC identifier name.
+
+    "<task>|||t<k>|||<p0..p9>" names the grid dihedral(perm[grid], k); a name without the separator is
+    an original task.
+    """
+    if ARC_SEPARATOR not in name:
+        return name, lambda grid: grid
+    task, transform, perm = name.split(ARC_SEPARATOR)[-3:]
+    tid = int(transform[1:])
+    inverse_perm = np.argsort(np.array([int(ch) for ch in perm])).astype(np.uint8)
+    return task, lambda grid: inverse_perm[dihedral(grid, DIHEDRAL_INVERSE[tid])]
+
+
+def grid_hash(grid: np.ndarray) -> str:
+    grid = np.ascontiguousarray(grid, dtype=np.uint8)
+    return hashlib.sha256(bytes(grid.shape) + grid.tobytes()).hexdigest()
+
+
+def arc_crop(tokens: np.ndarray) -> np.ndarray:
+    """The answer grid in an ARC canvas (uint8, possibly empty), read as the reference evaluator reads it."""
+    grid = codec_for("arc").decode(tokens)
+    return np.array(grid, dtype=np.uint8).reshape(len(grid), len(grid[0]) if grid else 0)
+
+
+class ArcVotes:
+    """Answers to each (task, test input), voted over the augmented copies as the reference does."""
+
+    def __init__(self, identifiers: list[str] | None):
+        self.identifiers = identifiers
+        self.votes: dict[tuple[str, str], dict[str, list[float]]] = {}
+        self.truth: dict[tuple[str, str], str] = {}
+
+    def add(self, identifier: int, inputs: np.ndarray, labels: np.ndarray, answer: np.ndarray,
+            q_halt_logit: float) -> None:
+        name = self.identifiers[identifier] if self.identifiers else f"puzzle {identifier}"
+        task, undo = inverse_augmentation(name)
+        key = (task, grid_hash(undo(arc_crop(inputs))))
+        self.truth.setdefault(key, grid_hash(undo(arc_crop(labels))))
+        confidence = 1.0 / (1.0 + np.exp(-np.float64(q_halt_logit)))
+        entry = self.votes.setdefault(key, {}).setdefault(grid_hash(undo(arc_crop(answer))), [0, 0.0])
+        entry[0] += 1
+        entry[1] += float(confidence)
+
+    def ranked(self, key: tuple[str, str]) -> list[str]:
+        """Answer hashes best first: most votes, then highest mean halting confidence."""
+        return [h for h, _ in sorted(self.votes[key].items(), key=lambda kv: (kv[1][0], kv[1][1] / kv[1][0]),
+                                     reverse=True)]
+
+    def scores(self) -> dict[str, Any]:
+        per_task: dict[str, list[list[bool]]] = {}
+        for key in self.votes:
+            ranked = self.ranked(key)
+            per_task.setdefault(key[0], []).append([self.truth[key] in ranked[:k] for k in PASS_KS])
+        out: dict[str, Any] = {"tasks": len(per_task), "test_inputs": len(self.votes)}
+        for i, k in enumerate(PASS_KS):
+            task_scores = [np.mean([hits[i] for hits in tests]) for tests in per_task.values()]
+            out[f"pass@{k}"] = float(np.mean(task_scores)) if task_scores else 0.0
+        return out
+
+
+# ------------------------------------------------------------------------------------------ grading
+
+
+def difficulty_band(rating: int) -> tuple[int, int]:
+    """Bands of doubling width for ratings that count guesses: 0, 1, 2-3, 4-7, 8-15, ..."""
+    if rating <= 0:
+        return (0, 0)
+    low = 1 << (rating.bit_length() - 1)
+    return (low, 2 * low - 1)
+
+
+class Grader:
+    """Streaming per-step figures over batches of graded answers."""
+
+    def __init__(self, kind: str, steps: int, identifiers: list[str] | None):
+        self.kind, self.steps = kind, steps
+        self.count = 0
+        self.exact = np.zeros(steps)
+        self.token = np.zeros(steps)
+        self.valid_path = np.zeros(steps)
+        self.halt_steps: list[int] = []  # 1-based step where the halting logit first turns positive; 0 = never
+        self.correct_at_halt = 0
+        self.q_halt_right = 0
+        self.arc = ArcVotes(identifiers) if kind == "arc" else None
+        self.by_band: dict[tuple[int, int], list[int]] = {}  # (low, high) rating -> [puzzles, right]
+
+    def add(self, inputs: np.ndarray, raw_labels: np.ndarray, labels: np.ndarray, identifiers: np.ndarray,
+            answers: list[np.ndarray], q_halt: list[np.ndarray], difficulty: np.ndarray | None = None) -> None:
+        """answers[k] [B, seq] and q_halt[k] [B]: the answer and halting logit after step k + 1;
+        difficulty [B]: the builder's rating of each puzzle, if it has one."""
+        mask = labels != IGNORE_LABEL_ID
+        counts = np.maximum(mask.sum(-1), 1)
+        shortest = [maze_shortest_length(x) for x in inputs] if self.kind == "maze" else None
+        right_per_step = []  # [B] bools: exactly right, or for mazes a valid shortest path
+        for k, answer in enumerate(answers):
+            right_tokens = mask & (answer == labels)
+            exact = right_tokens.sum(-1) == mask.sum(-1)
+            self.exact[k] += exact.sum()
+            self.token[k] += (right_tokens.sum(-1) / counts).sum()
+            if shortest is not None:
+                exact = np.array([maze_path_is_shortest(x, a, d) for x, a, d in zip(inputs, answer, shortest)])
+                self.valid_path[k] += exact.sum()
+            right_per_step.append(exact)
+        right = np.stack(right_per_step)  # [steps, B]
+        q = np.stack(q_halt)  # [steps, B]
+        positive = q > 0
+        first = np.where(positive.any(0), positive.argmax(0) + 1, 0)
+        self.halt_steps.extend(first.tolist())
+        stop_index = np.where(first > 0, first, self.steps) - 1
+        self.correct_at_halt += int(right[stop_index, np.arange(len(inputs))].sum())
+        self.q_halt_right += int(((q[-1] >= 0) == right[-1]).sum())
+        if difficulty is not None:
+            for rating, ok in zip(np.asarray(difficulty).tolist(), right[-1].tolist()):
+                band = self.by_band.setdefault(difficulty_band(int(rating)), [0, 0])
+                band[0] += 1
+                band[1] += int(ok)
+        if self.arc is not None:
+            for i in range(len(inputs)):
+                self.arc.add(int(identifiers[i]), inputs[i], raw_labels[i], answers[-1][i], float(q[-1][i]))
+        self.count += len(inputs)
+
+    def figures(self) -> dict[str, Any]:
+        n = max(self.count, 1)
+        halts = np.array(self.halt_steps)
+        stopped = halts[halts > 0]
+        per_step = []
+        for k in range(self.steps):
+            row = {"step": k + 1, "exact_accuracy": float(self.exact[k] / n),
+                   "token_accuracy": float(self.token[k] / n), "would_halt_here": int((halts == k + 1).sum())}
+            if self.kind == "maze":
+                row["valid_shortest_path"] = float(self.valid_path[k] / n)
+            per_step.append({key: round(v, 6) if isinstance(v, float) else v for key, v in row.items()})
+        figures: dict[str, Any] = {
+            "puzzles": self.count,
+            "steps": self.steps,
+            "exact_accuracy": round(float(self.exact[-1] / n), 6),
+            "token_accuracy": round(float(self.token[-1] / n), 6),
+        }
+        if self.kind == "maze":
+            figures["valid_shortest_path"] = round(float(self.valid_path[-1] / n), 6)
+        if self.arc is not None:
+            figures.update({k: round(v, 6) if isinstance(v, float) else v for k, v in self.arc.scores().items()})
+        figures["halting"] = {
+            "mean_step": round(float(np.where(halts > 0, halts, self.steps).mean()), 3) if self.count else None,
+            "median_step": float(np.median(stopped)) if len(stopped) else None,
+            "never_halted": int((halts == 0).sum()),
+            "accuracy_at_halt": round(self.correct_at_halt / n, 6),
+            "q_halt_accuracy": round(self.q_halt_right / n, 6),
+        }
+        if self.by_band:
+            figures["by_difficulty"] = [
+                {"difficulty": f"{lo}" if lo == hi else f"{lo}-{hi}", "puzzles": n, "exact_accuracy": round(ok / n, 6)}
+                for (lo, hi), (n, ok) in sorted(self.by_band.items())]
+        figures["per_step"] = per_step
+        return figures
+
+
+def evaluate_model(model: TRM, split: PuzzleSplit, *, limit: int | None = None, batch_size: int = 128,
+                   steps: int | None = None, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Figures of `model` on `split` (see the module docstring); at most `limit` puzzles, in file order."""
+    kind = model.config.kind
+    if split.metadata.kind != kind:
+        raise ValueError(f"the dataset {split.root} holds {split.metadata.kind} puzzles, the model is a {kind} model")
+    if split.metadata.num_puzzle_identifiers > model.config.num_puzzle_identifiers:
+        raise ValueError(f"the dataset has {split.metadata.num_puzzle_identifiers} puzzle identifiers, the model "
+                         f"knows {model.config.num_puzzle_identifiers}; was it trained on this dataset?")
+    if batch_size < 1:
+        raise ValueError("batch size must be at least 1")
+    total_steps = int(steps or model.config.halt_max_steps)
+    grader = Grader(kind, total_steps, split.identifiers() if kind == "arc" else None)
+    total = split.num_examples if limit is None else min(split.num_examples, limit)
+    for inputs, raw_labels, identifiers, difficulty in ordered_examples(split, limit):
+        for begin in range(0, len(inputs), batch_size):
+            rows = slice(begin, begin + batch_size)
+            x, y, ids = inputs[rows].astype(np.int64), raw_labels[rows], identifiers[rows].astype(np.int64)
+            answers, q_halt = [], []
+            for result in solve_steps(model, x, ids, steps=total_steps):
+                answers.append(result.tokens)
+                q_halt.append(result.q_halt_logit)
+            grader.add(x, y, split.labels_for_loss(y), ids, answers, q_halt,
+                       difficulty=None if difficulty is None else difficulty[rows])
+            if progress is not None:
+                progress(grader.count, total)
+    return {"kind": kind, "dataset": str(split.root), "split": split.split, **grader.figures()}
+
+
+def evaluate_checkpoint(checkpoint: str, dataset: str, *, split: str = "test", limit: int | None = None,
+                        batch_size: int = 128, steps: int | None = None, device: str = "cpu",
+                        progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    model, config = load_checkpoint(checkpoint, device=device)
+    figures = evaluate_model(model, load_split(dataset, split), limit=limit, batch_size=batch_size, steps=steps,
+                             progress=progress)
+    return {"checkpoint": str(checkpoint), **figures}
+
+
+def record_evaluation(checkpoint: str | Path, figures: dict[str, Any]) -> Path:
+    """Write `figures` into the checkpoint's provenance["evaluation"]; the tensors are written unchanged."""
+    path = resolve_checkpoint_path(checkpoint)
+    if not is_project_file(path):
+        raise CheckpointError(f"{path} is a reference checkpoint; convert it first (python -m solver convert "
+                              f"{path} OUT.safetensors) and evaluate the converted file to record figures")
+    tensors, config, provenance = read_project(path)
+    record = {k: v for k, v in figures.items() if k != "checkpoint"}
+    record["evaluated"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    provenance["evaluation"] = record
+    return write_project(tensors, config, provenance, path)
+
+
+# ------------------------------------------------------------------------------------------- output
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def headline(figures: dict[str, Any]) -> str:
+    """The figures that matter for the kind, in one line."""
+    parts = [f"{figures['puzzles']} puzzles"]
+    if figures.get("kind") == "arc":
+        parts += [f"pass@1 {_pct(figures.get('pass@1'))}", f"pass@2 {_pct(figures.get('pass@2'))}"]
+    if figures.get("kind") == "maze":
+        parts.append(f"valid shortest path {_pct(figures.get('valid_shortest_path'))}")
+    parts.append(f"exact {_pct(figures['exact_accuracy'])}")
+    parts.append(f"token {_pct(figures['token_accuracy'])}")
+    return ", ".join(parts)
+
+
+def render_table(figures: dict[str, Any]) -> str:
+    halting = figures["halting"]
+    maze = figures.get("kind") == "maze"
+    lines = [
+        f"checkpoint   {figures.get('checkpoint', '-')}",
+        f"dataset      {figures['dataset']} ({figures['split']} split, {figures['kind']})",
+        f"result       {headline(figures)} after {figures['steps']} steps",
+        f"halting      would stop at step {halting['mean_step']} on average (median "
+        f"{halting['median_step'] if halting['median_step'] is not None else 'n/a'}), "
+        f"never: {halting['never_halted']}; accuracy where it stops {_pct(halting['accuracy_at_halt'])}; "
+        f"halting logit right {_pct(halting['q_halt_accuracy'])}",
+        "",
+        "step   exact    token" + ("   valid path" if maze else "") + "   would halt here",
+    ]
+    for row in figures["per_step"]:
+        lines.append(f"{row['step']:>4}  {_pct(row['exact_accuracy']):>6}  {_pct(row['token_accuracy']):>6}"
+                     + (f"  {_pct(row['valid_shortest_path']):>11}" if maze else "")
+                     + f"  {row['would_halt_here']:>16}")
+    if figures.get("by_difficulty"):
+        lines += ["", "difficulty   puzzles    exact"]
+        lines += [f"{band['difficulty']:>10}  {band['puzzles']:>8}  {_pct(band['exact_accuracy']):>7}"
+                  for band in figures["by_difficulty"]]
+    return "\n".join(lines)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    if args.limit is not None and args.limit < 1:
+        raise ValueError("--limit must be at least 1")
+    if args.steps is not None and args.steps < 1:
+        raise ValueError("--steps must be at least 1")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError("--threads must be at least 1")
+        torch.set_num_threads(args.threads)
+    interactive = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if interactive:
+            print(f"\revaluated {done}/{total} puzzles", end="", file=sys.stderr, flush=True)
+
+    figures = evaluate_checkpoint(args.checkpoint, args.dataset, split=args.split, limit=args.limit,
+                                  batch_size=args.batch_size, steps=args.steps, device=args.device, progress=progress)
+    if interactive:
+        print(file=sys.stderr)
+    if args.record:
+        record_evaluation(args.checkpoint, figures)
+    print(json.dumps(figures, indent=2) if args.json else render_table(figures))
+    if args.record and not args.json:
+        print(f"\nrecorded in the provenance of {args.checkpoint}")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `evaluate` to the solver command line."""
+    p = subparsers.add_parser("evaluate", help="held-out figures of a checkpoint on a dataset directory")
+    p.add_argument("checkpoint", help="checkpoint file (project .safetensors or reference step_N) or demo:KIND")
+    p.add_argument("dataset", help="dataset directory (train/ and test/ as build-dataset writes them)")
+    p.add_argument("--split", default="test", help="split to evaluate (default: test)")
+    p.add_argument("--limit", type=int, help="evaluate only the first N puzzles")
+    p.add_argument("--batch-size", dest="batch_size", type=int, default=128)
+    p.add_argument("--steps", type=int, help="supervision steps (default: the checkpoint's halt_max_steps)")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--record", action="store_true", help="write the figures into the checkpoint's provenance")
+    p.set_defaults(func=cmd_evaluate)

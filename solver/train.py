@@ -1,0 +1,776 @@
+"""Training TRM with deep supervision and the halting head, as the reference `pretrain.py` does.
+
+    python -m solver train --config CONFIG.yaml [KEY=VALUE ...] [--resume] [--device cpu|cuda] [--threads N]
+    torchrun --nproc-per-node 4 -m solver train --config CONFIG.yaml       (several GPUs: see below)
+
+KEY=VALUE overrides a config entry, e.g. `max_steps=200 arch.hidden_size=64` (values are read as YAML;
+give them together). A config uses the reference's names (its all_config.yaml is accepted as one):
+
+    data_paths: [data/sudoku]          # a directory written by `python -m solver build-dataset`
+    checkpoint_path: runs/sudoku
+    arch: {hidden_size: 512, H_cycles: 3, L_cycles: 6, mlp_t: true, pos_encodings: none, forward_dtype: bfloat16}
+    global_batch_size: 768
+    epochs: 50000                      # or max_steps: N
+    lr: 1.0e-4
+    lr_warmup_steps: 2000
+    weight_decay: 1.0
+    puzzle_emb_lr: 1.0e-4
+    puzzle_emb_weight_decay: 1.0
+    ema: true
+
+A batch of puzzles is carried from one update to the next. Each update runs one supervision step on every
+puzzle of the carried batch: H_cycles - 1 cycles without gradient, then one with it, then the answer and
+halting heads. The loss is the stablemax cross-entropy of the answer plus half the binary cross-entropy of
+the halting logit against "the answer is fully right". A puzzle halts when its halting logit turns
+positive or after halt_max_steps steps (with probability halt_exploration_prob it must first run a random
+2..halt_max_steps steps); a halted puzzle's place in the carried batch is taken by the puzzle at the same
+place in the next batch of data, the others keep refining their answer.
+
+Optimisers: AdamAtan2 (decoupled weight decay) for the network, sign-SGD for the puzzle-embedding rows a
+batch used; both follow the same schedule (linear warm-up to their base rate, then cosine to lr_min_ratio).
+An exponential moving average of the weights is what the checkpoint holds (`ema: true`).
+
+Files written to `checkpoint_path`: `model.safetensors` (project format, EMA weights, provenance with the
+data, steps, config and train metrics), `config.yaml` (the resolved config) and `resume.pt` (weights,
+optimiser and EMA state, carried batch, random state and data position; read back with
+`torch.load(weights_only=True)`). `--resume` continues from `resume.pt` exactly where it stopped: on a CPU
+the losses that follow are the same as in an uninterrupted run. Ctrl-C or SIGTERM stops the run after the
+update in progress and saves it.
+
+Several GPUs (torchrun): each process takes its slice of every global batch, gradients are summed with
+all_reduce and the puzzle-embedding gradients all-gathered, as in the reference. This path is UNTESTED here
+(no GPUs on the development machines); on resume, processes other than the first start a fresh carry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from solver.checkpoint import write_project
+from solver.config import KIND_SHAPES, TRMConfig
+from solver.data import BatchPosition, PuzzleSplit, batches_per_epoch, load_split, train_batches
+from solver.losses import LOSS_FUNCTIONS, Q_HALT_LOSS_WEIGHT, act_loss
+from solver.model import TRM, init_weights
+from solver.optim import EMA, AdamAtan2, lr_at, sparse_sign_sgd_
+
+RESUME_FORMAT = "trm-playground-train-state/1"
+MODEL_FILE, RESUME_FILE, CONFIG_FILE = "model.safetensors", "resume.pt", "config.yaml"
+
+# The reference's arch defaults (config/arch/trm.yaml); puzzle_emb_ndim defaults to hidden_size.
+ARCH_DEFAULTS: dict[str, Any] = {
+    "hidden_size": 512, "num_heads": 8, "expansion": 4.0, "L_layers": 2, "H_cycles": 3, "L_cycles": 6,
+    "halt_max_steps": 16, "halt_exploration_prob": 0.1, "pos_encodings": "rope", "mlp_t": False,
+    "puzzle_emb_len": 16, "rope_theta": 10000.0, "rms_norm_eps": 1e-5, "forward_dtype": "bfloat16",
+    "loss": {"loss_type": "stablemax_cross_entropy"},
+}
+# Reference keys accepted so that its all_config.yaml can be used as a config, but without effect here
+# (its eval_interval counts epochs; eval_every here counts updates).
+ARCH_IGNORED = {"name", "H_layers", "no_ACT_continue"}
+REFERENCE_IGNORED = {"data_paths_test", "evaluators", "project_name", "run_name", "checkpoint_every_eval",
+                     "eval_interval", "min_eval_interval", "eval_save_outputs"}
+
+
+class TrainConfigError(ValueError):
+    """A training config that cannot be used; the message names the key and what is allowed."""
+
+
+@dataclass
+class TrainConfig:
+    data_paths: list[str]  # dataset directory (the reference's list form; one path)
+    checkpoint_path: str  # run directory: model.safetensors, config.yaml, resume.pt
+    arch: dict[str, Any] = field(default_factory=dict)  # model shape + halting (reference names), see ARCH_DEFAULTS
+    global_batch_size: int = 768  # puzzles per update, over all processes
+    epochs: int = 100000  # length of the run: epochs * groups * examples per puzzle / batch updates
+    max_steps: int | None = None  # if set, the run's length in updates instead (and the schedule's end)
+    lr: float = 1e-4  # AdamAtan2 base learning rate
+    lr_min_ratio: float = 1.0  # final lr / base lr of the cosine decay (1.0 = constant after warm-up)
+    lr_warmup_steps: int = 2000  # linear warm-up from 0
+    beta1: float = 0.9
+    beta2: float = 0.95
+    weight_decay: float = 0.1  # decoupled, per update: p *= 1 - lr * weight_decay
+    puzzle_emb_lr: float = 1e-2  # sign-SGD rate of the puzzle embeddings
+    puzzle_emb_weight_decay: float = 0.1
+    ema: bool = True  # save an exponential moving average of the weights (the reference's ema=True runs)
+    ema_rate: float = 0.999
+    seed: int = 0  # model initialisation, data order and halting exploration
+    checkpoint_every: int = 1000  # updates between saves (0: only at the end and on Ctrl-C)
+    log_every: int = 50  # updates between log lines
+    eval_every: int | None = None  # updates between held-out evaluations of the EMA weights (None: never)
+    eval_limit: int | None = 1000  # held-out puzzles per evaluation (None: the whole test split)
+    eval_at_end: bool = True  # evaluate the final checkpoint and record the figures in its provenance
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_paths[0])
+
+    def arch_values(self) -> dict[str, Any]:
+        values = {**ARCH_DEFAULTS, **self.arch}
+        values["loss"] = {**ARCH_DEFAULTS["loss"], **(self.arch.get("loss") or {})}
+        values.setdefault("puzzle_emb_ndim", values["hidden_size"])
+        return values
+
+    def model_config(self, split: PuzzleSplit) -> TRMConfig:
+        """The TRMConfig for this dataset: kind, sequence length, vocabulary and identifiers from the data."""
+        arch = self.arch_values()
+        kind = split.metadata.kind
+        fields = {f.name for f in dataclasses.fields(TRMConfig)}
+        shape = {k: arch[k] for k in arch if k in fields and k not in ("kind", "seq_len", "vocab_size")}
+        shape["num_puzzle_identifiers"] = split.metadata.num_puzzle_identifiers
+        shape["loss_type"] = arch["loss"]["loss_type"]
+        if shape["puzzle_emb_ndim"] == 0:
+            shape["puzzle_emb_len"] = 0
+        try:
+            return TRMConfig(kind=kind, **KIND_SHAPES[kind], **shape)
+        except (TypeError, ValueError) as e:
+            raise TrainConfigError(f"arch: {e}") from None
+
+
+def _coerce(config: TrainConfig, problems: list[str]) -> None:
+    """Numbers as their field's type: YAML 1.1 reads `1e-4` (no dot) as a string."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        kind = {"float": float, "int": int, "int | None": int, "bool": bool}.get(str(f.type))
+        if kind is None or value is None:
+            continue
+        try:
+            if kind is bool and not isinstance(value, bool):
+                raise ValueError
+            setattr(config, f.name, kind(float(value)) if kind is int else kind(value))
+        except (TypeError, ValueError):
+            problems.append(f"{f.name} must be {'true or false' if kind is bool else f'a number ({kind.__name__})'}, "
+                            f"got {value!r}")
+    for name in ("expansion", "halt_exploration_prob", "rope_theta", "rms_norm_eps"):
+        if isinstance(config.arch.get(name), str):
+            try:
+                config.arch[name] = float(config.arch[name])
+            except ValueError:
+                problems.append(f"arch.{name} must be a number, got {config.arch[name]!r}")
+
+
+def _check(config: TrainConfig) -> TrainConfig:
+    problems: list[str] = []
+    _coerce(config, problems)
+    if isinstance(config.data_paths, str):
+        config.data_paths = [config.data_paths]
+    if len(config.data_paths) != 1:
+        problems.append(f"data_paths must name exactly one dataset directory, got {config.data_paths!r}")
+    arch = config.arch_values()
+    known = set(ARCH_DEFAULTS) | {"puzzle_emb_ndim"} | ARCH_IGNORED
+    unknown = sorted(set(config.arch) - known)
+    if unknown:
+        problems.append(f"arch.{unknown[0]} is not a known setting; known: {', '.join(sorted(known))}")
+    if config.arch.get("no_ACT_continue", True) is not True:
+        problems.append("arch.no_ACT_continue must be true (the Q-continue loss is not implemented; the "
+                        "published runs do not use it)")
+    if arch["loss"]["loss_type"] not in LOSS_FUNCTIONS:
+        problems.append(f"arch.loss.loss_type {arch['loss']['loss_type']!r} is not one of {', '.join(LOSS_FUNCTIONS)}")
+    if not 0.0 <= float(arch["halt_exploration_prob"]) <= 1.0:
+        problems.append("arch.halt_exploration_prob must be between 0 and 1")
+    for name in ("global_batch_size", "epochs"):
+        if int(getattr(config, name)) < 1:
+            problems.append(f"{name} must be at least 1")
+    if config.max_steps is not None and config.max_steps < 1:
+        problems.append("max_steps must be at least 1 (or null)")
+    for name in ("checkpoint_every", "log_every", "lr_warmup_steps"):
+        if int(getattr(config, name)) < 0:
+            problems.append(f"{name} cannot be negative")
+    if not 0.0 <= config.ema_rate < 1.0:
+        problems.append("ema_rate must be in [0, 1)")
+    if problems:
+        raise TrainConfigError("invalid training config: " + "; ".join(problems))
+    return config
+
+
+def _set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
+    *parents, leaf = key.split(".")
+    for part in parents:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise TrainConfigError(f"override {key}: {part} is not a section")
+    target[leaf] = value
+
+
+def load_train_config(path: str | os.PathLike | None, overrides: list[str] = (), **values: Any) -> TrainConfig:
+    """A TrainConfig from a YAML file (reference key names), KEY=VALUE overrides and keyword values."""
+    import yaml
+
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise TrainConfigError(f"cannot read config {path}: {e}") from None
+        if not isinstance(raw, dict):
+            raise TrainConfigError(f"config {path} must be a YAML mapping of settings")
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise TrainConfigError(f"override {item!r} must look like KEY=VALUE, e.g. max_steps=100")
+        _set_dotted(raw, key.strip(), yaml.safe_load(text))
+    raw.update({k: v for k, v in values.items() if v is not None})
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(raw) - names - REFERENCE_IGNORED)
+    if unknown:
+        raise TrainConfigError(f"{unknown[0]!r} is not a training setting; known: {', '.join(sorted(names))}")
+    missing = [n for n in ("data_paths", "checkpoint_path") if raw.get(n) is None]
+    if missing:
+        raise TrainConfigError(f"the config must set {' and '.join(missing)}")
+    return _check(TrainConfig(**{k: v for k, v in raw.items() if k in names}))
+
+
+# ------------------------------------------------------------------------------------ the carried batch
+
+
+@dataclass
+class Carry:
+    """The batch being refined: recurrent state, supervision steps taken, halted flags and its data."""
+
+    z_H: torch.Tensor
+    z_L: torch.Tensor
+    steps: torch.Tensor
+    halted: torch.Tensor
+    inputs: torch.Tensor
+    labels: torch.Tensor
+    puzzle_identifiers: torch.Tensor
+
+    @classmethod
+    def empty(cls, model: TRM, batch: dict[str, torch.Tensor]) -> "Carry":
+        """All halted, so the first step loads the whole batch and starts from H_init / L_init."""
+        B, cfg = batch["inputs"].shape[0], model.config
+        z = torch.zeros(B, cfg.total_len, cfg.hidden_size, device=model.device)
+        return cls(z_H=z, z_L=z.clone(), steps=torch.zeros(B, dtype=torch.long, device=model.device),
+                   halted=torch.ones(B, dtype=torch.bool, device=model.device),
+                   **{k: torch.zeros_like(v, device=model.device) for k, v in batch.items()})
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {f.name: getattr(self, f.name).cpu() for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, torch.Tensor], device: torch.device) -> "Carry":
+        return cls(**{f.name: state[f.name].to(device) for f in dataclasses.fields(cls)})
+
+
+# The inference model (solver/model.py) reuses activation memory in place, which autograd cannot follow.
+# The last H cycle of a step, the one that is differentiated, runs through these out-of-place twins of
+# its blocks instead: same modules and weights, same arithmetic in the same order, so the same values
+# (tests/solver/test_train.py checks them against TRM.cycle bit for bit).
+
+
+def _rms_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
+    x32 = x.float()
+    return (x32 * torch.rsqrt(x32.square().mean(-1, keepdim=True) + eps)).to(x.dtype)
+
+
+def _swiglu(mlp: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    gate, up = mlp.gate_up_proj(x).chunk(2, dim=-1)
+    return mlp.down_proj(F.silu(gate) * up)
+
+
+def _block(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    if hasattr(block, "mlp_t"):
+        xt = x.transpose(1, 2)
+        x = _rms_norm(xt + _swiglu(block.mlp_t, xt), block.eps).transpose(1, 2)
+    else:
+        x = _rms_norm(block.self_attn(x) + x, block.eps)  # attention itself works out of place
+    return _rms_norm(_swiglu(block.mlp, x) + x, block.eps)
+
+
+def _net(model: TRM, z: torch.Tensor, injection: torch.Tensor) -> torch.Tensor:
+    z = z + injection
+    for layer in model.L_level.layers:
+        z = _block(layer, z)
+    return z
+
+
+def differentiable_cycle(model: TRM, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """TRM.cycle (L_cycles latent updates, then the answer update) in a form autograd can differentiate."""
+    injection = z_H + x
+    for _ in range(model.config.L_cycles):
+        z_L = _net(model, z_L, injection)
+    return _net(model, z_H, z_L), z_L
+
+
+@contextmanager
+def trainable_puzzle_rows(model: TRM, puzzle_ids: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    """(ids to pass to model.embed, leaf rows that receive the puzzle-embedding gradient or None).
+
+    The table is a buffer (it can be far too big for a dense gradient), so for the duration of the forward
+    the buffer is swapped for a [B, ndim] leaf holding just the batch's rows, looked up by position.
+    """
+    if not hasattr(model, "puzzle_emb"):
+        yield puzzle_ids, None
+        return
+    table = model.puzzle_emb.weights
+    rows = table[puzzle_ids.long()].float().requires_grad_(True)
+    model.puzzle_emb.weights = rows
+    try:
+        yield torch.arange(puzzle_ids.shape[0], device=puzzle_ids.device), rows
+    finally:
+        model.puzzle_emb.weights = table
+
+
+def supervision_step(model: TRM, carry: Carry, batch: dict[str, torch.Tensor], *, exploration_prob: float,
+                     generator: torch.Generator | None
+                     ) -> tuple[Carry, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """One deep-supervision step on the carried batch: (new carry, logits, q_halt logits, puzzle rows).
+
+    Gradients flow only through the last H cycle of this step (and the input embedding); the new carry is
+    detached. With a generator, halting is trained as in the reference (halt on a positive logit, random
+    minimum steps for exploration); without one every puzzle runs halt_max_steps steps, as at evaluation.
+    """
+    cfg = model.config
+    reset = carry.halted
+    z_H = torch.where(reset[:, None, None], model.H_init.to(carry.z_H.dtype), carry.z_H)
+    z_L = torch.where(reset[:, None, None], model.L_init.to(carry.z_L.dtype), carry.z_L)
+    steps = torch.where(reset, 0, carry.steps)
+    data = {name: torch.where(reset.view(-1, *[1] * (batch[name].ndim - 1)), batch[name], getattr(carry, name))
+            for name in ("inputs", "labels", "puzzle_identifiers")}
+
+    with trainable_puzzle_rows(model, data["puzzle_identifiers"]) as (ids, rows):
+        x = model.embed(data["inputs"], ids)
+    with torch.no_grad():
+        for _ in range(cfg.H_cycles - 1):
+            z_H, z_L = model.cycle(z_H, z_L, x)
+    z_H, z_L = differentiable_cycle(model, z_H, z_L, x)
+    logits, q_halt = model.readout(z_H)
+
+    with torch.no_grad():
+        steps = steps + 1
+        halted = steps >= cfg.halt_max_steps
+        if generator is not None and cfg.halt_max_steps > 1:
+            halted |= q_halt > 0
+            B = steps.shape[0]
+            explore = torch.rand(B, generator=generator, device=generator.device) < exploration_prob
+            min_steps = explore * torch.randint(2, cfg.halt_max_steps + 1, (B,), generator=generator,
+                                                device=generator.device)
+            halted &= steps >= min_steps.to(steps.device)
+    new_carry = Carry(z_H=z_H.detach(), z_L=z_L.detach(), steps=steps, halted=halted, **data)
+    return new_carry, logits, q_halt, rows
+
+
+# ------------------------------------------------------------------------------------------ training
+
+
+@dataclass
+class Process:
+    """Where this process runs: device, rank and number of processes (1 without torchrun)."""
+
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def start_process(device: str = "auto") -> Process:
+    """The device to train on; joins the torchrun process group when started by torchrun (UNTESTED)."""
+    if "LOCAL_RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        local_rank = int(os.environ["LOCAL_RANK"])
+        use_cuda = torch.cuda.is_available() and device != "cpu"
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        if use_cuda:
+            torch.cuda.set_device(local_rank)
+        return Process(device=torch.device(f"cuda:{local_rank}" if use_cuda else "cpu"),
+                       rank=dist.get_rank(), world_size=dist.get_world_size())
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        chosen = torch.device(device)
+    except RuntimeError:
+        raise TrainConfigError(f"device {device!r} is not a torch device; use auto, cpu or cuda") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise TrainConfigError("device cuda: no CUDA GPU is available here; use --device cpu")
+    return Process(device=chosen)
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path  # model.safetensors
+    step: int  # updates done
+    losses: list[float]  # loss of every update this call ran (per puzzle, as logged)
+    metrics: dict[str, float]  # last logged window
+    evaluation: dict[str, Any] | None = None
+
+
+class MetricWindow:
+    """Sums of the per-step metrics between two log lines, turned into the reference's averages."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.updates = 0
+
+    def add(self, metrics: dict[str, torch.Tensor]) -> None:
+        for k, v in metrics.items():
+            self.sums[k] = self.sums.get(k, 0.0) + float(v)
+        self.updates += 1
+
+    def averages(self, global_batch_size: int) -> dict[str, float]:
+        count = max(self.sums.get("count", 0.0), 1.0)
+        out = {}
+        for k, v in self.sums.items():
+            if k == "count":
+                continue
+            out[k] = v / (global_batch_size * max(self.updates, 1)) if k.endswith("loss") else v / count
+        out["halted"] = self.sums.get("count", 0.0)
+        return out
+
+
+def _format_seconds(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class Trainer:
+    """One training run: model, optimisers, EMA, carried batch, data stream and bookkeeping."""
+
+    def __init__(self, config: TrainConfig, *, process: Process | None = None,
+                 log: Callable[[str], None] | None = None):
+        self.config = config
+        self.process = process or start_process("auto")
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.split = load_split(config.data_path, "train")
+        self.model_config = config.model_config(self.split)
+        device = self.process.device
+        self.model = init_weights(TRM(self.model_config), torch.Generator().manual_seed(config.seed)).to(device)
+        self.model.train()
+        self.adam = AdamAtan2(self.model.parameters(), lr=0.0, betas=(config.beta1, config.beta2),
+                              weight_decay=config.weight_decay)
+        self.ema = EMA(self.model, config.ema_rate) if config.ema else None
+        self.exploration = torch.Generator(device=device).manual_seed(config.seed + self.process.rank)
+        self.step = 0
+        self.position = BatchPosition()
+        self.carry: Carry | None = None
+        self.seconds = 0.0  # training time of earlier sessions of this run
+        per_epoch = batches_per_epoch(self.split, config.global_batch_size)
+        self.total_steps = config.max_steps or max(1, int(config.epochs * per_epoch))
+        self.autocast_dtype = getattr(torch, self.model_config.forward_dtype)
+        self.last_metrics: dict[str, float] = {}
+        self.evaluation: dict[str, Any] | None = None
+        self.stop_requested = False
+        self.losses: list[float] = []  # loss of every update of this session
+        self._clock = time.perf_counter()  # training time since self.seconds was last brought up to date
+        self._between_updates = True  # whether the state in memory is consistent (safe to save)
+
+    @contextmanager
+    def stop_on_signals(self) -> Iterator[None]:
+        """Ctrl-C or SIGTERM (how schedulers stop jobs) ask the run to stop after the current update, which
+        then saves; a second signal stops at once. Only the main thread can receive signals."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def request_stop(signum: int, frame: Any) -> None:
+            if self.stop_requested:
+                raise KeyboardInterrupt
+            self.stop_requested = True
+            self.log("stopping after this update (press Ctrl-C again to stop at once, without saving)")
+
+        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # ---------------------------------------------------------------------------------------- files
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.config.checkpoint_path)
+
+    def weights_to_save(self) -> dict[str, torch.Tensor]:
+        return self.ema.averaged_state_dict(self.model) if self.ema else dict(self.model.state_dict())
+
+    def provenance(self) -> dict[str, Any]:
+        provenance = {
+            "made_by": "python -m solver train",
+            "trained": True,
+            "training_step": self.step,
+            "total_steps": self.total_steps,
+            "data_paths": [str(p) for p in self.config.data_paths],
+            "train_config": dataclasses.asdict(self.config),
+            "train_metrics": self.last_metrics,
+            "weights": f"EMA (rate {self.config.ema_rate})" if self.ema else "last update",
+            "train_seconds": round(self.seconds, 1),
+            "device": str(self.process.device),
+            "processes": self.process.world_size,
+        }
+        if self.evaluation is not None:
+            provenance["evaluation"] = self.evaluation
+        return provenance
+
+    def save(self) -> Path:
+        """model.safetensors, config.yaml and resume.pt, each replaced atomically (first process only)."""
+        path = self.directory / MODEL_FILE
+        if not self.process.is_main:
+            return path
+        import yaml
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_project(self.weights_to_save(), self.model_config, self.provenance(), path)
+        (self.directory / CONFIG_FILE).write_text(yaml.safe_dump(dataclasses.asdict(self.config), sort_keys=False))
+        state = {
+            "format": RESUME_FORMAT,
+            "step": self.step,
+            "position": [self.position.round, self.position.set_index, self.position.batch],
+            "seconds": self.seconds,
+            "config": dataclasses.asdict(self.config),
+            "model_config": self.model_config.to_dict(),
+            "model": {k: v.cpu() for k, v in self.model.state_dict().items()},
+            "adam": self.adam.state_dict(),
+            "ema": {k: v.cpu() for k, v in self.ema.state_dict().items()} if self.ema else {},
+            "carry": self.carry.state_dict() if self.carry is not None else {},
+            "exploration_rng": self.exploration.get_state(),
+            "train_metrics": self.last_metrics,
+        }
+        tmp = self.directory / (RESUME_FILE + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.directory / RESUME_FILE)
+        return path
+
+    def resume(self) -> None:
+        """Continue from checkpoint_path/resume.pt; the model shape and data must be the same."""
+        path = self.directory / RESUME_FILE
+        if not path.exists():
+            raise TrainConfigError(f"cannot resume: {path} does not exist (start without --resume)")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # torch raises many types for truncated or foreign files
+            raise TrainConfigError(f"cannot read {path}: {e}") from None
+        if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT:
+            raise TrainConfigError(f"{path} is not a training state written by python -m solver train")
+        if state["model_config"] != self.model_config.to_dict():
+            raise TrainConfigError(f"cannot resume: {path} was trained with another model shape or dataset "
+                                   f"({state['model_config']}); keep arch and data_paths as they were")
+        for name in ("data_paths", "global_batch_size", "seed"):
+            if state["config"].get(name) != getattr(self.config, name):
+                raise TrainConfigError(f"cannot resume: {name} was {state['config'].get(name)!r}, now "
+                                       f"{getattr(self.config, name)!r}; keep it as it was")
+        device = self.process.device
+        self.model.load_state_dict({k: v.to(device) for k, v in state["model"].items()})
+        self.adam.load_state_dict(state["adam"])
+        if self.ema is not None:
+            if state["ema"]:
+                self.ema.load_state_dict({k: v.to(device) for k, v in state["ema"].items()})
+            else:  # the run had no EMA so far: start averaging from the current weights
+                self.ema = EMA(self.model, self.config.ema_rate)
+        self.step = int(state["step"])
+        self.position = BatchPosition(*state["position"])
+        self.seconds = float(state["seconds"])
+        self.last_metrics = dict(state["train_metrics"])
+        if state["carry"] and self.process.is_main:
+            self.carry = Carry.from_state_dict(state["carry"], device)
+            self.exploration.set_state(state["exploration_rng"])
+
+    # ------------------------------------------------------------------------------------- updates
+
+    def update(self, batch: dict[str, torch.Tensor]) -> tuple[float, dict[str, torch.Tensor]]:
+        """One optimiser step on the carried batch; returns (loss per puzzle, summed metrics)."""
+        config, model, device = self.config, self.model, self.process.device
+        batch = {k: v.to(device) for k, v in batch.items()}
+        if self.carry is None:
+            self.carry = Carry.empty(model, batch)
+        autocast = (torch.autocast(device.type, dtype=self.autocast_dtype)
+                    if device.type == "cuda" and self.autocast_dtype != torch.float32 else nullcontext())
+        with autocast:
+            self.carry, logits, q_halt, rows = supervision_step(
+                model, self.carry, batch, exploration_prob=float(config.arch_values()["halt_exploration_prob"]),
+                generator=self.exploration)
+            loss, metrics = act_loss(logits, q_halt, self.carry.labels, self.carry.halted, self.carry.steps,
+                                     self.model_config.loss_type)
+        (loss / config.global_batch_size).backward()
+
+        ids, row_grads = self.carry.puzzle_identifiers, rows.grad if rows is not None else None
+        if self.process.world_size > 1:  # UNTESTED: sum gradients over processes as the reference does
+            for p in model.parameters():
+                if p.grad is not None:
+                    dist.all_reduce(p.grad)
+            if row_grads is not None:
+                ids, row_grads = _all_gather(ids), _all_gather(row_grads)
+
+        self.step += 1
+        schedule = dict(warmup_steps=config.lr_warmup_steps, total_steps=self.total_steps,
+                        min_ratio=config.lr_min_ratio)
+        lr = lr_at(self.step, base_lr=config.lr, **schedule)
+        for group in self.adam.param_groups:
+            group["lr"] = lr
+        self.adam.step()
+        self.adam.zero_grad(set_to_none=True)
+        if row_grads is not None:
+            sparse_sign_sgd_(model.puzzle_emb.weights, ids, row_grads,
+                             lr=lr_at(self.step, base_lr=config.puzzle_emb_lr, **schedule),
+                             weight_decay=config.puzzle_emb_weight_decay)
+        if self.ema is not None:
+            self.ema.update(model)
+        metrics["lr"] = torch.tensor(lr)
+        return float(loss.detach()) / config.global_batch_size, metrics
+
+    def evaluate_held_out(self) -> dict[str, Any] | None:
+        """Figures of the current EMA weights on the test split (at most eval_limit puzzles), or None."""
+        from solver.evaluate import evaluate_model
+
+        if not (self.config.data_path / "test" / "dataset.json").exists():
+            return None
+        model = TRM(self.model_config).to(self.process.device)
+        model.load_state_dict(self.weights_to_save())
+        return evaluate_model(model.eval().requires_grad_(False), load_split(self.config.data_path, "test"),
+                              limit=self.config.eval_limit)
+
+    def run(self, on_step: Callable[[int, float, dict[str, torch.Tensor]], None] | None = None) -> TrainResult:
+        """Train until total_steps. on_step(step, loss, metrics) is called after every update (between
+        updates, so raising KeyboardInterrupt there is a clean interruption, like Ctrl-C)."""
+        config = self.config
+        if self.process.is_main:
+            self.log(f"training {self.model_config.kind} model ({self.model_config.variant}, "
+                     f"{self.model.num_parameters():,} parameters) on {config.data_path} for {self.total_steps} "
+                     f"updates of {config.global_batch_size} puzzles on {self.process.device}"
+                     + (f" x{self.process.world_size}" if self.process.world_size > 1 else "")
+                     + (f", resuming at update {self.step}" if self.step else ""))
+        self._clock = time.perf_counter()
+        self._between_updates = True
+        try:
+            with self.stop_on_signals():
+                self._loop(on_step)
+        except KeyboardInterrupt:
+            self._bank_time()
+            if self._between_updates:
+                self.save()
+                self.log(f"stopped after update {self.step}; saved {self.directory / RESUME_FILE}: "
+                         "run again with --resume to continue")
+            else:
+                self.log(f"stopped during update {self.step + 1}; --resume continues from the last save")
+            raise
+        self._bank_time()
+        if config.eval_at_end and self.process.is_main:
+            self.evaluation = self.evaluate_held_out()
+            if self.evaluation is not None:
+                self.log(f"held-out: {headline(self.evaluation)}")
+        path = self.save()
+        if self.process.is_main:
+            self.log(f"saved {path} (update {self.step})")
+        return TrainResult(checkpoint=path, step=self.step, losses=self.losses, metrics=self.last_metrics,
+                           evaluation=self.evaluation)
+
+    def _bank_time(self) -> None:
+        now = time.perf_counter()
+        self.seconds += now - self._clock
+        self._clock = now
+
+    def _loop(self, on_step: Callable[[int, float, dict[str, torch.Tensor]], None] | None) -> None:
+        config = self.config
+        stream = train_batches(self.split, global_batch_size=config.global_batch_size, seed=config.seed,
+                               start=self.position, rank=self.process.rank, world_size=self.process.world_size)
+        window = MetricWindow()
+        window_start = (time.perf_counter(), self.step)
+        while self.step < self.total_steps:
+            self._between_updates = False
+            position, batch = next(stream)
+            loss, metrics = self.update(batch)
+            self.position = position
+            self._between_updates = True
+            self.losses.append(loss)
+            window.add({k: v for k, v in metrics.items() if k != "lr"})
+            if self.process.is_main and (self.step % max(config.log_every, 1) == 0 or self.step == self.total_steps):
+                self.last_metrics = {k: round(v, 6) for k, v in window.averages(config.global_batch_size).items()}
+                self.last_metrics["lr"] = float(metrics["lr"])
+                rate = (self.step - window_start[1]) / max(time.perf_counter() - window_start[0], 1e-9)
+                self.log(progress_line(self.step, self.total_steps, self.last_metrics, rate))
+                window, window_start = MetricWindow(), (time.perf_counter(), self.step)
+            if on_step is not None:
+                on_step(self.step, loss, metrics)
+            if config.eval_every and self.step % config.eval_every == 0 and self.process.is_main:
+                figures = self.evaluate_held_out()
+                if figures is not None:
+                    self.log(f"held-out at step {self.step}: {headline(figures)}")
+            if config.checkpoint_every and self.step % config.checkpoint_every == 0:
+                self._bank_time()
+                self.save()
+            if self.stop_requested:
+                raise KeyboardInterrupt
+
+
+def progress_line(step: int, total: int, m: dict[str, float], rate: float) -> str:
+    """One log line: loss and accuracies of the updates since the last line, speed and time left."""
+    loss = m.get("lm_loss", 0.0) + Q_HALT_LOSS_WEIGHT * m.get("q_halt_loss", 0.0)
+    return (f"step {step}/{total} | loss {loss:.4f} | acc {m.get('accuracy', 0):.3f}"
+            f" | exact {m.get('exact_accuracy', 0):.3f} | q_halt_acc {m.get('q_halt_accuracy', 0):.3f}"
+            f" | halt@ {m.get('steps', 0):.1f} | lr {m['lr']:.2e} | {rate:.2f} upd/s"
+            f" | eta {_format_seconds((total - step) / max(rate, 1e-9))}")
+
+
+def headline(figures: dict[str, Any]) -> str:
+    from solver.evaluate import headline as evaluation_headline
+
+    return evaluation_headline(figures)
+
+
+def _all_gather(t: torch.Tensor) -> torch.Tensor:
+    parts = [torch.empty_like(t) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, t.contiguous())
+    return torch.cat(parts)
+
+
+def train(config: TrainConfig, *, resume: bool = False, process: Process | None = None,
+          on_step: Callable[[int, float, dict[str, torch.Tensor]], None] | None = None,
+          log: Callable[[str], None] | None = None) -> TrainResult:
+    """Run (or with resume=True continue) the training `config` describes; see the module docstring."""
+    trainer = Trainer(config, process=process, log=log)
+    existing = trainer.directory / RESUME_FILE
+    if resume:
+        trainer.resume()
+    elif existing.exists():
+        raise TrainConfigError(f"{trainer.directory} already holds a run ({existing}); pass --resume to continue "
+                               "it, or choose another checkpoint_path")
+    return trainer.run(on_step)
+
+
+# ------------------------------------------------------------------------------------ command line
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    if args.threads is not None:
+        if args.threads < 1:
+            raise TrainConfigError("--threads must be at least 1")
+        torch.set_num_threads(args.threads)
+    config = load_train_config(args.config, args.overrides)
+    process = start_process(args.device)
+    try:
+        result = train(config, resume=args.resume, process=process)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    if process.is_main:
+        print(result.checkpoint)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `train` to the solver command line."""
+    p = subparsers.add_parser("train", help="train a TRM on a dataset directory (deep supervision, ACT)",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", required=True, help="YAML training config (reference key names)")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="override config entries, given together, e.g. max_steps=200 arch.hidden_size=64")
+    p.add_argument("--resume", action="store_true", help="continue the run in checkpoint_path from resume.pt")
+    p.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu or cuda")
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.set_defaults(func=cmd_train)
