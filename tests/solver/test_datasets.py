@@ -281,3 +281,17 @@ def test_arc_concept_files_shipped_and_unknown_subset_refused():
     assert len(tasks) == 160 and all("output" in e for t in tasks.values() for e in t["test"])
     with pytest.raises(ValueError, match="unknown ARC subset 'nope'"):
         arc.load_subset("nope")
+
+
+def test_arc_build_of_named_tasks_keeps_only_those_and_refuses_unknown_names(tmp_path):
+    build_dataset("arc", "--output-dir", str(tmp_path / "two"), "--subsets", "training", "--test-set-name",
+                  "training", "--num-aug", "2", "--tasks", "0d3d703e", "6150a2bd")
+    names = json.loads((tmp_path / "two" / "identifiers.json").read_text())
+    assert names[0] == "<blank>" and len(names) == 1 + 2 * 3
+    assert {arc.inverse_augmentation(name)[0] for name in names[1:]} == {"0d3d703e", "6150a2bd"}
+    test_tasks = json.loads((tmp_path / "two" / "test_puzzles.json").read_text())
+    assert sorted(test_tasks) == ["0d3d703e", "6150a2bd"]
+
+    with pytest.raises(ValueError, match="--tasks: nope not found in the subsets training"):
+        build_dataset("arc", "--output-dir", str(tmp_path / "none"), "--subsets", "training", "--tasks", "nope")
+    assert not (tmp_path / "none").exists()
