@@ -4,7 +4,7 @@ VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test migrate bench clean chromium
+.PHONY: run test migrate bench clean chromium demo-sudoku demo-maze demo-arc
 
 $(STAMP): requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (Python 3.11); set PYTHON=... to another 3.11 interpreter"; exit 1; }
@@ -29,6 +29,10 @@ chromium:
 
 migrate: $(STAMP)
 	$(VENV_PYTHON) manage.py migrate
+
+# Train a demo checkpoint by its recipe (solver/demo/recipes/KIND.yaml) and install it as demo:KIND.
+demo-sudoku demo-maze demo-arc: demo-%: $(STAMP)
+	$(VENV_PYTHON) -m solver demo-train $* --install
 
 bench: $(STAMP)
 	$(VENV_PYTHON) bench/solver_speed.py
