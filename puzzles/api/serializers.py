@@ -12,12 +12,13 @@ class JobOutputSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     stream = serializers.SerializerMethodField()
     steps_done = serializers.SerializerMethodField()
+    puzzle = serializers.JSONField(source="puzzle.data", read_only=True, help_text="The puzzle as solved (normalised body).")
 
     class Meta:
         model = SolveJob
         fields = [
             "id", "kind", "status", "checkpoint", "steps_requested", "frames", "steps_done", "error", "result",
-            "attempts", "created_at", "started_at", "finished_at", "url", "stream",
+            "attempts", "created_at", "started_at", "finished_at", "url", "stream", "puzzle",
         ]
 
     def get_url(self, job) -> str:

@@ -1,36 +1,76 @@
-// The job page: receives steps over the WebSocket, animates them, and lets the viewer scrub through them.
-// It reconnects by itself with ?after=<last step>, so no step is shown twice or lost.
+// The job page: watches one job's stream (job-stream.js), plays its steps (playback.js) as the answer or
+// the confidence heatmap with a verdict (step-view.js), charts the halting probability, lists the step
+// timings, cancels the solve, and solves the same puzzle again with another checkpoint for comparison.
 "use strict";
 
 const root = document.getElementById("job");
 const jobId = root.dataset.jobId;
 const kind = root.dataset.kind;
-const steps = [];
-let shown = 0;
-let playing = true;
-let finished = false;
-let retryDelay = 500;
-const PLAY_INTERVAL_MS = 400;
-
+const stepsRequested = Number(root.dataset.steps);
 const el = (id) => document.getElementById(id);
+const puzzle = JSON.parse(el("puzzle-data").textContent);
+let otherCheckpoints = [];
+
+const view = new StepView({elements: {grid: el("grid"), verdict: el("verdict")}, kind, puzzle});
+const chart = new HaltingChart(el("halting-chart"), {maxSteps: stepsRequested, onSelect: (index) => { playback.setPlaying(false); playback.show(index); }});
+const stream = new JobStream(jobId, {
+  onStep: () => { playback.stepsChanged(); showSummary(); },
+  onStatus: showFinished,
+  onConnection: (state) => {
+    if (!stream.finished) el("job-status").textContent = state === "open" ? "running" : "reconnecting…";
+  },
+});
+const playback = new Playback({
+  elements: {play: el("play-button"), prev: el("prev-button"), next: el("next-button"), scrubber: el("scrubber"), speed: el("speed")},
+  length: () => stream.steps.length,
+  render,
+});
+const viewToggle = new ViewToggle({answer: el("view-answer"), confidence: el("view-confidence"), legend: el("confidence-legend")},
+  () => playback.refresh());
 
 function render(index) {
-  if (index < 1 || index > steps.length) return;
-  shown = index;
-  const step = steps[index - 1];
-  const previous = index > 1 ? steps[index - 2].grid : null;
-  drawGrid(el("grid"), kind, step.grid, {previous, confidence: step.confidence});
+  const step = stream.steps[index - 1];
+  view.show(stream.steps, index, {heatmap: viewToggle.heatmap});
   el("step-number").textContent = String(step.step);
   el("halt-prob").textContent = step.halt_prob.toFixed(3);
-  el("step-seconds").textContent = `${(step.seconds * 1000).toFixed(0)} ms`;
-  el("scrubber").max = String(steps.length);
-  el("scrubber").value = String(index);
-  el("scrubber").disabled = false;
+  el("step-seconds").textContent = formatSeconds(step.seconds);
+  showSummary();
+}
+
+function showSummary() {
+  // The chart, its caption and the timings table, for every step so far, with the one on screen highlighted.
+  const steps = stream.steps;
+  chart.draw(steps, playback.index);
+  el("halting-note").textContent = haltingSummary(steps, Boolean(stream.finished), stepsRequested);
+  el("timings-body").replaceChildren(...steps.map((step, i) => {
+    const row = document.createElement("tr");
+    row.classList.toggle("current", i + 1 === playback.index);
+    [String(step.step), step.halt_prob.toFixed(3), formatSeconds(step.seconds)].forEach((text) => {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.append(cell);
+    });
+    return row;
+  }));
+  el("total-seconds").textContent = formatSeconds(steps.reduce((sum, step) => sum + step.seconds, 0));
+}
+
+function showFinished(message) {
+  el("job-status").textContent = message.status;
+  el("job-error").textContent = message.error || "";
+  el("cancel-button").hidden = true;
+  showSummary();
 }
 
 function csrfToken() {
   const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
   return match ? decodeURIComponent(match[1]) : "";
+}
+
+function errorText(answer, status) {
+  // An API error answer ({"error", "detail": {where: [what]}}) as one line.
+  const details = Object.entries(answer.detail || {}).map(([where, what]) => `${where}: ${[].concat(what).join(", ")}`);
+  return [answer.error || `HTTP ${status}`, ...details].join(" · ");
 }
 
 async function cancelJob() {
@@ -43,68 +83,41 @@ async function cancelJob() {
   }
 }
 
-function showFinished(message) {
-  finished = true;
-  el("job-status").textContent = message.status;
-  el("job-error").textContent = message.error || "";
-  el("cancel-button").hidden = true;
+async function listOtherCheckpoints() {
+  const response = await fetch("/api/v1/checkpoints/");
+  if (!response.ok) return;
+  otherCheckpoints = (await response.json()).filter((checkpoint) => checkpoint.kind === kind && checkpoint.name !== root.dataset.checkpoint);
+  el("again-checkpoint").replaceChildren(...otherCheckpoints.map((checkpoint) => new Option(
+    `${checkpoint.name}${checkpoint.active ? " (active)" : ""}${checkpoint.trained ? "" : " · untrained"}`, checkpoint.name)));
+  el("again-form").hidden = !otherCheckpoints.length;
+  el("again-none").hidden = Boolean(otherCheckpoints.length);
 }
 
-function receive(message) {
-  if (message.type === "step") {
-    steps.push(message);
-    el("scrubber").max = String(steps.length);
-    if (playing && shown === steps.length - 1) render(steps.length);
-  } else if (message.type === "status") {
-    showFinished(message);
+async function solveAgain(event) {
+  event.preventDefault();
+  const checkpoint = otherCheckpoints.find((candidate) => candidate.name === el("again-checkpoint").value);
+  if (!checkpoint) return;
+  el("again-button").disabled = true;
+  el("again-error").textContent = "";
+  const response = await fetch("/api/v1/jobs/", {
+    method: "POST",
+    headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
+    body: JSON.stringify({kind, puzzle, checkpoint: checkpoint.name, steps: Math.min(stepsRequested, checkpoint.halt_max_steps)}),
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (response.ok) {
+    window.location.assign(`/compare/?a=${jobId}&b=${answer.id}`);
+    return;
   }
+  el("again-error").textContent = errorText(answer, response.status);
+  el("again-button").disabled = false;
 }
 
-function connect() {
-  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${window.location.host}/ws/jobs/${jobId}/?after=${steps.length}`);
-  socket.addEventListener("open", () => {
-    retryDelay = 500;
-    if (!finished) el("job-status").textContent = "running";
-  });
-  socket.addEventListener("message", (event) => receive(JSON.parse(event.data)));
-  socket.addEventListener("close", () => {
-    if (finished) return;
-    el("job-status").textContent = "reconnecting…";
-    setTimeout(connect, retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 8000);
-  });
-}
-
-function setPlaying(on) {
-  playing = on;
-  el("play-button").textContent = playing ? "Pause" : "Play";
-}
-
-function stepBy(delta) {
-  // Stepping by hand pauses the animation, so it does not move on under the viewer.
-  setPlaying(false);
-  render(shown + delta);
-}
-
-function togglePlay() {
-  setPlaying(!playing);
-  if (playing && shown === steps.length) render(1);
-}
-
-setInterval(() => {
-  if (playing && shown < steps.length) render(shown + 1);
-}, PLAY_INTERVAL_MS);
-
-el("scrubber").addEventListener("input", (event) => { setPlaying(false); render(Number(event.target.value)); });
-el("prev-button").addEventListener("click", () => stepBy(-1));
-el("next-button").addEventListener("click", () => stepBy(1));
-el("play-button").addEventListener("click", togglePlay);
 el("cancel-button").addEventListener("click", cancelJob);
 el("cancel-button").hidden = ["done", "failed", "cancelled"].includes(root.dataset.status);
-document.addEventListener("keydown", (event) => {
-  if (event.key === "ArrowLeft") stepBy(-1);
-  else if (event.key === "ArrowRight") stepBy(1);
-  else if (event.key === " ") { event.preventDefault(); togglePlay(); }
-});
-connect();
+el("again-form").addEventListener("submit", solveAgain);
+playback.bindKeys({h: () => viewToggle.toggle()});
+showSummary();
+stream.start();
+listOtherCheckpoints();
+view.completePuzzle().then((more) => { if (more) playback.refresh(); });

@@ -1,0 +1,49 @@
+// One job's stream of steps over the WebSocket (/ws/jobs/<id>/), kept as a list in order.
+// It reconnects by itself with ?after=<last step>, so no step is received twice or lost, and stops once
+// the job's final status has arrived. The job and compare pages both watch their jobs through it.
+"use strict";
+
+const STREAM_RETRY_FIRST_MS = 500;
+const STREAM_RETRY_MAX_MS = 8000;
+
+class JobStream {
+  // callbacks: onStep(step, stream), onStatus(message, stream), onConnection("open" | "reconnecting", stream).
+  constructor(jobId, callbacks = {}) {
+    this.jobId = jobId;
+    this.callbacks = callbacks;
+    this.steps = [];
+    this.finished = null;  // the status message, once it has come
+    this.retryDelay = STREAM_RETRY_FIRST_MS;
+  }
+
+  start() {
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${window.location.host}/ws/jobs/${this.jobId}/?after=${this.steps.length}`);
+    socket.addEventListener("open", () => {
+      this.retryDelay = STREAM_RETRY_FIRST_MS;
+      this.notify("onConnection", "open");
+    });
+    socket.addEventListener("message", (event) => this.receive(JSON.parse(event.data)));
+    socket.addEventListener("close", () => {
+      if (this.finished) return;
+      this.notify("onConnection", "reconnecting");
+      setTimeout(() => this.start(), this.retryDelay);
+      this.retryDelay = Math.min(this.retryDelay * 2, STREAM_RETRY_MAX_MS);
+    });
+    return this;
+  }
+
+  receive(message) {
+    if (message.type === "step") {
+      this.steps.push(message);
+      this.notify("onStep", message);
+    } else if (message.type === "status") {
+      this.finished = message;
+      this.notify("onStatus", message);
+    }
+  }
+
+  notify(name, value) {
+    if (this.callbacks[name]) this.callbacks[name](value, this);
+  }
+}

@@ -1,0 +1,222 @@
+"""The job page and the compare page in headless Chromium, against the real server, worker and Redis.
+
+The checkpoints are untrained, so answers are noise; what is checked is that the page shows what the API
+says (one chart point per step, the verdict of the step on screen, the confidence of each cell) and that
+its controls work. Screenshots go to tests/artifacts/ (and are copied to docs/screenshots/ by hand).
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.stack
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SCREENSHOTS = Path(__file__).resolve().parent / "artifacts"
+PUZZLE = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
+SOLUTION = "483921657967345821251876493548132976729564138136798245372689514814253769695417382"
+STEPS = 6
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def other_sudoku_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("other") / "other-sudoku.safetensors"
+    subprocess.run(
+        [sys.executable, "-m", "solver", "init", "--kind", "sudoku", "--output", str(path),
+         "--hidden-size", "32", "--num-heads", "2", "--H-cycles", "2", "--L-cycles", "2", "--seed", "7"],
+        check=True, cwd=PROJECT_DIR,
+    )
+    return path
+
+
+@pytest.fixture
+def other_sudoku_checkpoint(active_checkpoints, other_sudoku_file):
+    """A second (inactive) Sudoku checkpoint with other random weights, to compare against."""
+    from puzzles.services.checkpoints import checkpoint_register
+
+    return checkpoint_register(path=other_sudoku_file, name="tiny-sudoku-other")
+
+
+def solved_job(stack, kind: str, puzzle: dict, steps: int = STEPS) -> tuple[dict, list[dict]]:
+    """Submit a job through the API and wait until it is done; (job, steps) as the API gives them."""
+    status, job = stack.request("POST", "/api/v1/jobs/", {"kind": kind, "puzzle": puzzle, "steps": steps})
+    assert status == 202, job
+
+    def done():
+        return stack.request("GET", job["url"])[1]["status"] in ("done", "failed", "cancelled")
+
+    stack.wait_until(done, timeout=60, message="the job to finish")
+    status, job = stack.request("GET", job["url"])
+    assert job["status"] == "done", job
+    return job, stack.request("GET", f"{job['url']}steps/")[1]
+
+
+def agreeing(grid: list[list[int]]) -> int:
+    return sum(grid[r][c] == int(SOLUTION[r * 9 + c]) for r in range(9) for c in range(9))
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / name, full_page=True)
+
+
+def cell_backgrounds(page) -> list[str]:
+    return page.eval_on_selector_all("#grid .cell", "cells => cells.map(c => getComputedStyle(c).backgroundColor)")
+
+
+def open_finished(page, url: str, steps: int = STEPS) -> None:
+    page.goto(url)
+    page.locator("#job-status", has_text="done").wait_for(timeout=30_000)
+    page.locator("#step-number", has_text=str(steps)).wait_for(timeout=30_000)
+
+
+def test_a_sudoku_solve_charts_judges_and_plays_every_step(stack, active_checkpoints, page):
+    job, steps = solved_job(stack, "sudoku", {"grid": PUZZLE})
+    assert job["puzzle"]["grid"][0] == [0, 0, 3, 0, 2, 0, 6, 0, 0]  # the job resource carries its puzzle
+    url = f"{stack.base_url}/jobs/{job['id']}/"
+
+    open_finished(page, url)
+
+    # One chart point per step, the last one current; the caption names the first halting step, if any.
+    assert page.locator("#halting-chart circle.point").count() == STEPS
+    assert page.locator("#halting-chart circle.point.current").get_attribute("data-step") == str(STEPS)
+    halting = next((step["step"] for step in steps if step["q_halt_logit"] > 0), None)
+    note = page.locator("#halting-note").inner_text()
+    if halting is None:
+        assert "stayed at or below 0.5 in all 6 steps" in note
+        assert page.locator("#halting-chart .halt-mark").count() == 0
+    else:
+        assert f"would have stopped at step {halting} of {STEPS}" in note
+        assert page.locator("#halting-chart circle.point.halting").get_attribute("data-step") == str(halting)
+    assert page.locator("#timings-body tr").count() == STEPS
+    assert re.fullmatch(r"\d+ ms|\d+\.\d\d s", page.locator("#total-seconds").inner_text())
+
+    # The verdict of the step on screen, against the puzzle's unique solution.
+    verdict = page.locator("#verdict").inner_text()
+    assert f"{agreeing(steps[-1]['grid'])}/81 cells agree with the unique solution" in verdict
+    assert verdict.startswith("Solved" if agreeing(steps[-1]["grid"]) == 81 else "Not solved")
+    shot(page, "job-desktop.png")
+
+    # Confidence heatmap: every cell coloured by the confidence the API reports for it.
+    answer_colours = cell_backgrounds(page)
+    page.keyboard.press("h")
+    assert page.locator("#view-confidence").get_attribute("aria-pressed") == "true"
+    assert page.locator("#confidence-legend").is_visible()
+    heat = cell_backgrounds(page)
+    assert heat != answer_colours
+    expected = page.evaluate("(rows) => rows.flat().map(confidenceColour)", steps[-1]["confidence"])
+    assert heat == expected
+    shot(page, "job-heatmap.png")
+    page.get_by_role("button", name="Answer").click()
+    assert cell_backgrounds(page) == answer_colours
+    assert page.locator("#confidence-legend").is_hidden()
+
+    # Speed: + and - step through 0.5×, 1×, 2×, 4× and stop at the ends.
+    speed = page.locator("#speed")
+    assert speed.input_value() == "1"
+    for key, value in [("+", "2"), ("+", "4"), ("+", "4"), ("-", "2"), ("-", "1"), ("-", "0.5"), ("-", "0.5")]:
+        page.keyboard.press(key)
+        assert speed.input_value() == value
+    speed.select_option("4")
+    page.keyboard.press("ArrowLeft")  # focus back on the page, playback paused at step 5
+    assert page.locator("#step-number").inner_text() == str(STEPS - 1)
+    assert page.locator("#play-button").inner_text() == "Play"
+    page.get_by_role("button", name="Play").click()
+    page.locator("#step-number", has_text=str(STEPS)).wait_for()
+
+    # Scrub back: the board, the verdict, the chart and the timings follow.
+    page.locator("#scrubber").fill("2")
+    assert page.locator("#step-number").inner_text() == "2"
+    assert page.locator("#play-button").inner_text() == "Play"
+    assert f"{agreeing(steps[1]['grid'])}/81 cells agree" in page.locator("#verdict").inner_text()
+    shown = page.eval_on_selector_all("#grid .cell", "cells => cells.map(c => c.textContent)")
+    assert shown == [str(v) if v else "" for row in steps[1]["grid"] for v in row]
+    assert page.locator("#halting-chart circle.point.current").get_attribute("data-step") == "2"
+    assert page.locator("#timings-body tr.current td").first.text_content() == "2"
+
+    page.locator("#halting-chart circle.point[data-step='4']").click()
+    assert page.locator("#step-number").inner_text() == "4"
+    assert page.locator("#halt-prob").inner_text() == f"{steps[3]['halt_prob']:.3f}"
+
+
+def test_the_job_page_on_a_phone_and_in_the_dark(stack, active_checkpoints, browser):
+    job, _steps = solved_job(stack, "sudoku", {"grid": PUZZLE})
+    url = f"{stack.base_url}/jobs/{job['id']}/"
+    for name, options in [("job-phone.png", {"viewport": PHONE}), ("job-dark.png", {"viewport": {"width": 1100, "height": 800}})]:
+        context = browser.new_context(**options)
+        page = context.new_page()
+        if name == "job-dark.png":
+            page.emulate_media(color_scheme="dark")
+        open_finished(page, url)
+        page.locator("details.timings summary").click()
+        # Nothing sticks out sideways: the page is no wider than the screen.
+        assert page.evaluate("document.documentElement.scrollWidth") <= options["viewport"]["width"]
+        shot(page, name)
+        context.close()
+
+
+@pytest.mark.parametrize(("kind", "puzzle", "verdict"), [
+    ("maze", {"grid": ["#########", "#S  #   #", "# # # # #", "# #   # #", "# ##### #", "#      G#", "#########"]},
+     r"Not a path: .+ \(shortest 10\)\.|Valid but longer: \d+ steps, shortest 10\.|Valid shortest path: 10 steps\."),
+    ("arc", {"train": [{"input": [[1, 0], [0, 0]], "output": [[1, 1], [1, 1]]}],
+             "test": [{"input": [[0, 2], [0, 0]], "output": [[2, 2], [2, 2]]}]},
+     r"Exact match\.|Wrong size \(\d+×\d+, expected 2×2\)\.|\d cells? differs?\."),
+])
+def test_maze_and_arc_solves_show_a_verdict(stack, active_checkpoints, page, kind, puzzle, verdict):
+    job, _steps = solved_job(stack, kind, puzzle)
+    open_finished(page, f"{stack.base_url}/jobs/{job['id']}/")
+    assert re.fullmatch(verdict, page.locator("#verdict").inner_text())
+    shot(page, f"job-{kind}.png")
+
+
+def test_solve_again_with_another_checkpoint_and_scrub_both_together(stack, other_sudoku_checkpoint, page, browser):
+    job, steps_a = solved_job(stack, "sudoku", {"grid": PUZZLE})
+    open_finished(page, f"{stack.base_url}/jobs/{job['id']}/")
+    choice = page.locator("#again-checkpoint")
+    assert choice.locator("option").all_inner_texts() == ["tiny-sudoku-other · untrained"]
+    shot(page, "job-solve-again.png")
+
+    page.get_by_role("button", name="Solve and compare").click()
+
+    page.wait_for_url(re.compile(r".*/compare/\?a=[0-9a-f-]+&b=[0-9a-f-]+$"))
+    other_id = page.url.rsplit("b=", 1)[1]
+    status, other = stack.request("GET", f"/api/v1/jobs/{other_id}/")
+    assert (other["checkpoint"], other["puzzle"], other["steps_requested"]) == ("tiny-sudoku-other", job["puzzle"], STEPS)
+    panels = page.locator(".panel")
+    for i in range(2):
+        panels.nth(i).locator(".panel-status", has_text="done").wait_for(timeout=60_000)
+    page.locator("#step-number", has_text=str(STEPS)).wait_for()
+    steps_b = stack.request("GET", f"/api/v1/jobs/{other_id}/steps/")[1]
+    shot(page, "compare-desktop.png")
+
+    page.locator("#scrubber").fill("3")
+
+    for panel, steps in zip([panels.nth(0), panels.nth(1)], [steps_a, steps_b], strict=True):
+        assert panel.locator(".panel-step").inner_text() == "3"
+        shown = panel.locator(".panel-grid .cell").evaluate_all("cells => cells.map(c => c.textContent)")
+        assert shown == [str(v) if v else "" for row in steps[2]["grid"] for v in row]
+        assert f"{agreeing(steps[2]['grid'])}/81 cells agree" in panel.locator(".panel-verdict").inner_text()
+        assert panel.locator(".panel-halt").inner_text() == f"{steps[2]['halt_prob']:.3f}"
+    page.keyboard.press("ArrowRight")
+    assert panels.nth(0).locator(".panel-step").inner_text() == panels.nth(1).locator(".panel-step").inner_text() == "4"
+
+    for name, options in [("compare-phone.png", {"viewport": PHONE}), ("compare-dark.png", {"viewport": {"width": 1100, "height": 800}})]:
+        context = browser.new_context(**options)
+        other_page = context.new_page()
+        if name == "compare-dark.png":
+            other_page.emulate_media(color_scheme="dark")
+        other_page.goto(page.url)
+        other_page.locator("#step-number", has_text=str(STEPS)).wait_for(timeout=30_000)
+        assert other_page.evaluate("document.documentElement.scrollWidth") <= options["viewport"]["width"]
+        shot(other_page, name)
+        context.close()
+
+
+def test_the_compare_page_needs_two_job_ids(stack, page):
+    assert page.goto(f"{stack.base_url}/compare/?a=1").status == 400
+    missing = "00000000-0000-4000-8000-000000000000"
+    assert page.goto(f"{stack.base_url}/compare/?a={missing}&b={missing}").status == 404
