@@ -127,6 +127,8 @@ def test_a_sudoku_solve_charts_judges_and_plays_every_step(stack, active_checkpo
     assert page.locator("#play-button").inner_text() == "Play"
     page.get_by_role("button", name="Play").click()
     page.locator("#step-number", has_text=str(STEPS)).wait_for()
+    page.keyboard.press(" ")  # on the focused play button: one toggle, not a key press and a click
+    assert page.locator("#play-button").inner_text() == "Play"
 
     # Scrub back: the board, the verdict, the chart and the timings follow.
     page.locator("#scrubber").fill("2")
@@ -220,3 +222,34 @@ def test_the_compare_page_needs_two_job_ids(stack, page):
     assert page.goto(f"{stack.base_url}/compare/?a=1").status == 400
     missing = "00000000-0000-4000-8000-000000000000"
     assert page.goto(f"{stack.base_url}/compare/?a={missing}&b={missing}").status == 404
+
+
+def test_the_halting_chart_marks_the_first_step_past_one_half_and_selects_a_clicked_step(page):
+    # The demo checkpoints never pass 0.5, so the chart is drawn here from steps made up for it.
+    page.set_content("<!doctype html><main><div id=chart></div><p id=note></p></main>")
+    page.add_style_tag(path=str(PROJECT_DIR / "static" / "css" / "app.css"))
+    page.add_script_tag(path=str(PROJECT_DIR / "static" / "js" / "halting-chart.js"))
+    probabilities = [0.1, 0.3, 0.45, 0.62, 0.4, 0.9]
+    steps = [{"step": i + 1, "halt_prob": p, "q_halt_logit": 1 if p > 0.5 else -1, "seconds": 0.25 * (i + 1)}
+             for i, p in enumerate(probabilities)]
+    page.evaluate("""(steps) => {
+        window.picked = [];
+        const chart = new HaltingChart(document.getElementById("chart"), {maxSteps: 8, onSelect: (i) => window.picked.push(i)});
+        chart.draw(steps, 2);
+        document.getElementById("note").textContent = haltingSummary(steps, false, 8);
+    }""", steps)
+
+    shot(page, "halting-chart.png")
+    assert page.locator("circle.point").count() == 6
+    assert page.locator("circle.point.halting").get_attribute("data-step") == "4"
+    assert page.locator("circle.point.current").get_attribute("data-step") == "2"
+    assert page.locator("text.halt-label").text_content() == "stops here"
+    assert page.locator("#note").inner_text() == "The model would have stopped at step 4 of 8 (halting probability 0.62)."
+    assert page.locator("circle.point[data-step='6'] title").text_content() == "Step 6: halting probability 0.900, 1.50 s"
+    page.locator("circle.point[data-step='5']").click()
+    page.locator("circle.point[data-step='3']").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("window.picked") == [5, 3]
+    assert page.evaluate("haltingSummary([], false, 8)") == "No step yet."
+    assert page.evaluate("(s) => haltingSummary(s, true, 8)", [steps[0]]) == (
+        "The halting probability stayed at or below 0.5 in its only step: the model would not have stopped.")

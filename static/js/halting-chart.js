@@ -88,7 +88,7 @@ function haltingSummary(steps, finished, maxSteps) {
     return `The model would have stopped at step ${halting.step} of ${maxSteps} (halting probability ${halting.halt_prob.toFixed(2)}).`;
   }
   if (!steps.length) return "No step yet.";
-  const when = finished ? `in all ${steps.length} steps` : "so far";
+  const when = !finished ? "so far" : steps.length === 1 ? "in its only step" : `in all ${steps.length} steps`;
   return `The halting probability stayed at or below 0.5 ${when}: the model would not have stopped.`;
 }
 
