@@ -175,6 +175,20 @@ def test_maze_and_arc_solves_show_a_verdict(stack, active_checkpoints, page, kin
     shot(page, f"job-{kind}.png")
 
 
+def test_an_arc_task_sent_by_name_without_its_outputs_is_judged_against_the_library(stack, active_checkpoints, page):
+    library = pytest.importorskip("puzzles.arc_library", reason="the ARC task library (/api/v1/arc-tasks/) is not in this checkout")
+    task = library.arc_task_get(dataset="arc-agi-1", name=library.arc_task_list(dataset="arc-agi-1", split="training")[0].name)
+    inputs = [pair["input"] for pair in task.test]
+    edited = [[[(inputs[0][0][0] + 1) % 10, *inputs[0][0][1:]], *inputs[0][1:]], *inputs[1:]]
+    judged = re.compile(r"(Test 1: )?(Wrong size|\d+ cells? differs?|Exact match)", re.IGNORECASE)
+    for test_inputs, verdict in [(inputs, judged), (edited, re.compile(r"No known test output to check against\."))]:
+        puzzle = {"train": task.train, "test": [{"input": grid} for grid in test_inputs], "task": task.name}
+        job, _steps = solved_job(stack, "arc", puzzle, steps=2)
+        open_finished(page, f"{stack.base_url}/jobs/{job['id']}/", steps=2)
+        page.wait_for_load_state("networkidle")  # the library lookup has answered
+        assert verdict.match(page.locator("#verdict").inner_text())
+
+
 def test_solve_again_with_another_checkpoint_and_scrub_both_together(stack, other_sudoku_checkpoint, page, browser):
     job, steps_a = solved_job(stack, "sudoku", {"grid": PUZZLE})
     open_finished(page, f"{stack.base_url}/jobs/{job['id']}/")
