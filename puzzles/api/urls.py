@@ -1,5 +1,6 @@
 from django.urls import path
 
+from puzzles.api.arc_tasks import ArcTaskDetailApi, ArcTasksApi
 from puzzles.api.views import CheckpointsApi, JobCancelApi, JobDetailApi, JobsApi, JobStepsApi
 
 urlpatterns = [
@@ -8,4 +9,6 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/steps/", JobStepsApi.as_view(), name="api-job-steps"),
     path("jobs/<uuid:job_id>/cancel/", JobCancelApi.as_view(), name="api-job-cancel"),
     path("checkpoints/", CheckpointsApi.as_view(), name="api-checkpoints"),
+    path("arc-tasks/", ArcTasksApi.as_view(), name="api-arc-tasks"),
+    path("arc-tasks/<str:dataset>/<str:name>/", ArcTaskDetailApi.as_view(), name="api-arc-task-detail"),
 ]

@@ -29,6 +29,8 @@ new MutationObserver(() => { conflictNote.hidden = sudokuBoard.dataset.conflicts
 const mazeBoard = document.getElementById("maze-editor");
 const mazeEditor = new MazeEditor(mazeBoard, text, [document.getElementById("maze-width"), document.getElementById("maze-height")],
   document.getElementById("maze-info"));
+const arcBoard = document.getElementById("arc-editor");
+const arcEditor = new ArcEditor(arcBoard, text);
 const EMPTY = {
   sudoku: ".".repeat(81).match(/.{9}/g).join("\n"),
   maze: ["S" + " ".repeat(9), ...Array(8).fill(" ".repeat(10)), " ".repeat(9) + "G"].join("\n"),
@@ -44,8 +46,10 @@ function showKind() {
   sudokuBoard.hidden = kind !== "sudoku";
   mazeBoard.hidden = kind !== "maze";
   document.getElementById("maze-tools").hidden = kind !== "maze";
+  arcBoard.hidden = kind !== "arc";
   if (kind === "sudoku") sudokuEditor.readText();
   if (kind === "maze") mazeEditor.readText();
+  if (kind === "arc") arcEditor.readText();
 }
 
 function puzzleBody(kind, raw) {
@@ -126,6 +130,7 @@ document.getElementById("example-button").addEventListener("click", () => {
   text.value = EXAMPLES[currentKind()];
   if (currentKind() === "sudoku") sudokuEditor.readText();
   if (currentKind() === "maze") mazeEditor.readText();
+  if (currentKind() === "arc") arcEditor.readText();
 });
 if (!text.value) text.value = EMPTY.sudoku;
 showKind();
