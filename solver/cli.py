@@ -4,6 +4,8 @@
                            [--puzzle-id N] [--steps N] [--format jsonl|text] [--frames] [--device cpu]
     python -m solver info PATH [--kind K] [--json]
     python -m solver convert SRC DST [--kind K]
+    python -m solver fit-solve --checkpoint PATH --input TASK.json [--augmentations K] [--fit-steps N]
+                               [--format jsonl|text]   (an ARC task: fit, solve under augmentations, vote)
     python -m solver init --kind K --output PATH [--hidden-size N --num-heads N --H-cycles N --L-cycles N
                           --mlp-t/--no-mlp-t --pos-encodings rope|learned|none --seed N ...]
 
@@ -208,13 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--forward-dtype", dest="forward_dtype", choices=("float32", "bfloat16", "float16"))
     p.set_defaults(func=cmd_init)
 
-    from solver import demo_recipes, evaluate, train
+    from solver import demo_recipes, evaluate, test_time, train
     from solver.datasets import cli as datasets_cli
 
     datasets_cli.register(sub)
     train.register(sub)
     evaluate.register(sub)
     demo_recipes.register(sub)
+    test_time.register(sub)
     return parser
 
 

@@ -32,6 +32,7 @@ import hashlib
 import json
 import sys
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -139,12 +140,44 @@ def arc_crop(tokens: np.ndarray) -> np.ndarray:
     return np.array(grid, dtype=np.uint8).reshape(len(grid), len(grid[0]) if grid else 0)
 
 
+@dataclass
+class Candidate:
+    """One distinct answer to a test input and the votes it got."""
+
+    grid: np.ndarray  # in the task's own frame (uint8, cropped)
+    count: int  # augmented copies that gave it
+    confidence_sum: float  # their halting probabilities, summed
+
+    @property
+    def confidence(self) -> float:
+        return self.confidence_sum / self.count
+
+
+class Ballot:
+    """The answers to one test input from its augmented copies, counted as the reference counts them."""
+
+    def __init__(self) -> None:
+        self.candidates: dict[str, Candidate] = {}
+
+    def add(self, answer: np.ndarray, q_halt_logit: float) -> str:
+        """Count an answer already mapped back to the task's frame; returns its hash."""
+        key = grid_hash(answer)
+        candidate = self.candidates.setdefault(key, Candidate(np.array(answer, dtype=np.uint8), 0, 0.0))
+        candidate.count += 1
+        candidate.confidence_sum += float(1.0 / (1.0 + np.exp(-np.float64(q_halt_logit))))
+        return key
+
+    def ranked(self) -> list[tuple[str, Candidate]]:
+        """(hash, candidate) best first: most votes, then highest mean halting confidence."""
+        return sorted(self.candidates.items(), key=lambda kv: (kv[1].count, kv[1].confidence), reverse=True)
+
+
 class ArcVotes:
     """Answers to each (task, test input), voted over the augmented copies as the reference does."""
 
     def __init__(self, identifiers: list[str] | None):
         self.identifiers = identifiers
-        self.votes: dict[tuple[str, str], dict[str, list[float]]] = {}
+        self.votes: dict[tuple[str, str], Ballot] = {}
         self.truth: dict[tuple[str, str], str] = {}
 
     def add(self, identifier: int, inputs: np.ndarray, labels: np.ndarray, answer: np.ndarray,
@@ -153,15 +186,11 @@ class ArcVotes:
         task, undo = inverse_augmentation(name)
         key = (task, grid_hash(undo(arc_crop(inputs))))
         self.truth.setdefault(key, grid_hash(undo(arc_crop(labels))))
-        confidence = 1.0 / (1.0 + np.exp(-np.float64(q_halt_logit)))
-        entry = self.votes.setdefault(key, {}).setdefault(grid_hash(undo(arc_crop(answer))), [0, 0.0])
-        entry[0] += 1
-        entry[1] += float(confidence)
+        self.votes.setdefault(key, Ballot()).add(undo(arc_crop(answer)), q_halt_logit)
 
     def ranked(self, key: tuple[str, str]) -> list[str]:
         """Answer hashes best first: most votes, then highest mean halting confidence."""
-        return [h for h, _ in sorted(self.votes[key].items(), key=lambda kv: (kv[1][0], kv[1][1] / kv[1][0]),
-                                     reverse=True)]
+        return [h for h, _ in self.votes[key].ranked()]
 
     def scores(self) -> dict[str, Any]:
         per_task: dict[str, list[list[bool]]] = {}
