@@ -4,7 +4,8 @@ Reference format (what the reference `pretrain.py` writes): a bare state_dict sa
 `.../step_<N>`, `all_config.yaml` beside it. Keys carry `_orig_mod.model.inner.` (torch.compile) or
 `model.inner.` in front of the leaf names this package's `TRM` uses. The yaml has the architecture but not
 the sequence length, vocabulary or number of puzzle identifiers; those come from the tensor shapes and the
-puzzle kind. It is only ever read with `torch.load(weights_only=True)`: no pickled code runs.
+puzzle kind. It is only ever read with `torch.load(weights_only=True)`: no pickled code runs; and only
+once its zip directory has been checked (`check_reference_archive`), so that no zip bomb reaches torch.
 
 Project format: one `.safetensors` file (no pickle). Its metadata holds, as JSON strings, the `TRMConfig`
 ("config"), how the weights were made ("provenance") and a hash of the tensors ("content_hash"). Tensors
@@ -21,6 +22,8 @@ import json
 import math
 import os
 import re
+import struct
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,8 @@ PUZZLE_TABLE = "puzzle_emb.weights"
 # Buffers that are part of the state but not trained parameters.
 BUFFERS = ("H_init", "L_init", PUZZLE_TABLE)
 SAFETENSORS_DTYPES = {"F32": "float32", "BF16": "bfloat16", "F16": "float16", "F64": "float64"}
+# A reference state_dict has a few dozen entries (one per tensor, plus torch's bookkeeping).
+MAX_ARCHIVE_ENTRIES = 10_000
 
 
 class CheckpointError(ValueError):
@@ -211,12 +216,104 @@ def read_reference_config(yaml_path: Path, tensors: dict[str, torch.Tensor], kin
     return config
 
 
+def _archive_entry_count(path: Path) -> int:
+    """The number of entries a zip archive's end record declares, read without parsing its directory (whose
+    size a hostile file chooses). Zip64 archives keep the real count in a record the locator points to."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        f.seek(max(0, size - (22 + 65535)))  # the end record and a comment of at most 64 KiB
+        tail = f.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0:
+            raise CheckpointError(f"cannot read reference checkpoint {path}: it is not a zip archive as "
+                                  "torch.save writes (no end of central directory)")
+        (count,) = struct.unpack_from("<H", tail, at + 10)
+        locator = at - 20
+        if count == 0xFFFF and locator >= 0 and tail[locator:locator + 4] == b"PK\x06\x07":
+            (record_at,) = struct.unpack_from("<Q", tail, locator + 8)
+            f.seek(record_at)
+            record = f.read(56)
+            if len(record) == 56 and record[:4] == b"PK\x06\x06":
+                (count,) = struct.unpack_from("<Q", record, 32)
+    return count
+
+
+def check_reference_archive(path: Path) -> list[zipfile.ZipInfo]:
+    """The entries of a `step_N` archive, refused unless it looks as torch.save writes one: at most
+    MAX_ARCHIVE_ENTRIES entries, all stored uncompressed, their sizes within the file.
+
+    torch reads an entry into a buffer of the size the zip directory declares and inflates a compressed
+    one into it, so a small file with deflated entries (a zip bomb) or lying sizes would make it allocate
+    gigabytes. The directory is checked before torch reads a byte.
+    """
+    where = f"cannot read reference checkpoint {path}"
+    count = _archive_entry_count(path)
+    if count > MAX_ARCHIVE_ENTRIES:
+        raise CheckpointError(f"{where}: the archive declares {count:,} entries; a checkpoint has at most "
+                              f"{MAX_ARCHIVE_ENTRIES:,}")
+    size = path.stat().st_size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, struct.error) as e:
+        raise CheckpointError(f"{where}: not a zip archive as torch.save writes ({e})") from None
+    if len(entries) > MAX_ARCHIVE_ENTRIES:
+        raise CheckpointError(f"{where}: the archive holds {len(entries):,} entries; a checkpoint has at most "
+                              f"{MAX_ARCHIVE_ENTRIES:,}")
+    for entry in entries:
+        if entry.compress_type != zipfile.ZIP_STORED:
+            raise CheckpointError(f"{where}: entry {entry.filename!r} is compressed (zip method "
+                                  f"{entry.compress_type}) to {entry.compress_size:,} bytes from {entry.file_size:,}; "
+                                  "torch.save stores entries uncompressed, so this file was not written by it")
+        if entry.file_size != entry.compress_size or entry.header_offset + entry.compress_size > size:
+            raise CheckpointError(f"{where}: entry {entry.filename!r} declares {entry.file_size:,} bytes, more "
+                                  f"than the archive's {size:,} bytes hold; the file is damaged or forged")
+    declared = sum(entry.file_size for entry in entries)
+    if declared > size:
+        raise CheckpointError(f"{where}: its entries declare {declared:,} bytes in all, more than the archive's "
+                              f"{size:,} bytes; the file is damaged or forged")
+    return entries
+
+
+def check_storages_within_records(path: Path, entries: list[zipfile.ZipInfo], tensors: dict[str, torch.Tensor]) -> None:
+    """Every tensor storage of a memory-mapped load lies inside the `data/` record it was read from.
+
+    With mmap, torch slices each storage out of the file at its record's offset, as many bytes as the
+    pickle claims, without comparing that with the record's size: a storage that claims more would read
+    the bytes of the records that follow. Storages are views of one mapping of the file, so their
+    addresses differ by the differences of their records' offsets.
+    """
+    records = {}  # file offset of a record's bytes -> their size
+    with open(path, "rb") as f:
+        for entry in entries:
+            if "/data/" in entry.filename:  # torch names a storage's record <archive>/data/<key>
+                f.seek(entry.header_offset + 26)
+                name_length, extra_length = struct.unpack("<HH", f.read(4))
+                records[entry.header_offset + 30 + name_length + extra_length] = entry.file_size
+    storages: dict[int, int] = {}
+    for tensor in tensors.values():
+        storage = tensor.untyped_storage()
+        if storage.nbytes():
+            storages[storage.data_ptr()] = max(storages.get(storage.data_ptr(), 0), storage.nbytes())
+    if not storages:
+        return
+    if not records:
+        raise CheckpointError(f"cannot read reference checkpoint {path}: it has tensors but no data records")
+    mapped_at = min(storages) - min(records)
+    for address, claimed in storages.items():
+        stored = records.get(address - mapped_at)
+        if stored is None or claimed > stored:
+            raise CheckpointError(f"cannot read reference checkpoint {path}: a tensor claims {claimed:,} bytes "
+                                  f"where the file stores {stored or 0:,}; the file is damaged or forged")
+
+
 def read_reference(path: Path, kind: str | None = None) -> tuple[dict[str, torch.Tensor], TRMConfig, dict]:
     """Tensors (leaf names, stored dtypes, memory-mapped), config and provenance of a reference `step_N`."""
     yaml_path = path.parent / "all_config.yaml"
     if not yaml_path.exists():
         raise CheckpointError(f"{path} is not a project .safetensors file, and there is no all_config.yaml "
                               "beside it as a reference checkpoint needs")
+    entries = check_reference_archive(path)
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as e:  # torch raises many types for truncated or foreign files
@@ -224,6 +321,7 @@ def read_reference(path: Path, kind: str | None = None) -> tuple[dict[str, torch
         raise CheckpointError(f"cannot read reference checkpoint {path}: {reason}") from None
     if not isinstance(raw, dict) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
         raise CheckpointError(f"{path} does not hold a state_dict of tensors")
+    check_storages_within_records(path, entries, raw)
     tensors: dict[str, torch.Tensor] = {}
     for key, t in raw.items():
         leaf = _leaf_name(key)
