@@ -3,6 +3,10 @@
 The consumer joins the job's group before reading the saved rows, so a step published during the replay
 is either in the rows or arrives live; step numbers already sent are skipped either way. `?after=N` skips
 steps up to N (a client resuming after a reconnect).
+
+An ARC job also streams events (fitting progress, augmented solves, the vote: puzzles/messages.py), saved
+as JobEvent rows with a `seq` and the step they follow (`after_step`). The replay sends them in place among
+the steps; events already sent (by seq) are skipped, and with ?after=N those placed before step N too.
 """
 
 from urllib.parse import parse_qs
@@ -10,7 +14,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from puzzles.messages import status_message, step_message
+from puzzles.messages import event_message, status_message, step_message
 from puzzles.models import SolveJob
 from puzzles.publishing import job_group
 
@@ -19,7 +23,8 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.job_id = self.scope["url_route"]["kwargs"]["job_id"]
         self.group = job_group(self.job_id)
-        self.last_step = self._after_from_query()
+        self.last_step = self.after = self._after_from_query()
+        self.last_seq = 0
         self.status_sent = False
         if self.last_step is None:
             await self.close(code=4400)
@@ -52,12 +57,23 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
         # Read the job first: if it is finished then, every one of its steps is already saved.
         job = SolveJob.objects.get(id=self.job_id)
         steps = [step_message(step) for step in job.steps.filter(number__gt=self.last_step).order_by("number")]
-        return steps, job
+        # Events placed after a step not read yet are left to the live path (they were published after the
+        # group was joined), so that none is sent ahead of its step.
+        upto = max([self.last_step] + [m["step"] for m in steps])
+        events = [event_message(e) for e in job.events.filter(seq__gt=self.last_seq, after_step__gte=self.after,
+                                                              after_step__lte=upto).order_by("seq")]
+        in_order = sorted(steps + events, key=lambda m: (m["after_step"], 1, m["seq"]) if "seq" in m else (m["step"], 0, 0))
+        return in_order, job
 
     async def _send_step(self, message: dict) -> None:
-        if message["step"] <= self.last_step or self.status_sent:
+        if "seq" in message:  # an event
+            if message["seq"] <= self.last_seq or self.status_sent:
+                return
+            self.last_seq = message["seq"]
+        elif message["step"] <= self.last_step or self.status_sent:
             return
-        self.last_step = message["step"]
+        else:
+            self.last_step = message["step"]
         await self.send_json(message)
 
     async def _send_status(self, message: dict) -> None:
@@ -68,6 +84,9 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
         await self.close()
 
     async def job_step(self, event):
+        await self._send_step(event["payload"])
+
+    async def job_event(self, event):
         await self._send_step(event["payload"])
 
     async def job_status(self, event):

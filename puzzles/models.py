@@ -62,6 +62,8 @@ class SolveJob(models.Model):
     checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="jobs")
     steps_requested = models.PositiveSmallIntegerField()
     frames = models.BooleanField(default=False, help_text="Also record the answer after each H cycle.")
+    fit_steps = models.PositiveSmallIntegerField(null=True, blank=True, help_text="ARC: puzzle-embedding fitting updates asked for (empty: the device's default).")
+    augmentations = models.PositiveSmallIntegerField(null=True, blank=True, help_text="ARC: views of the task to fit and vote over (empty: the device's default).")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="solve_jobs")
     owner_key = models.CharField(max_length=80, db_index=True, help_text="user:<id> or session:<key>: whose job it is.")
     client_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -108,3 +110,22 @@ class Step(models.Model):
     class Meta:
         ordering = ["job", "number"]
         constraints = [models.UniqueConstraint(fields=["job", "number"], name="one_row_per_step")]
+
+
+class JobEvent(models.Model):
+    """A message of a job's stream other than a step or the status: an ARC job's fitting progress, its
+    augmented solves and its vote (see puzzles/messages.py). Saved before it is published, like steps."""
+
+    job = models.ForeignKey(SolveJob, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField(help_text="1-based order of the event within the job.")
+    key = models.CharField(max_length=40, help_text="What the event is about (e.g. fit:12): a job run again saves each once.")
+    after_step = models.PositiveSmallIntegerField(help_text="Steps saved before it: it is replayed after that step.")
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "seq"], name="one_event_per_seq"),
+            models.UniqueConstraint(fields=["job", "key"], name="one_event_per_key"),
+        ]

@@ -1,9 +1,11 @@
 """Output shapes of the jobs API, shared by the views that return them."""
 
+from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
 from puzzles.models import Checkpoint, SolveJob, Step
+from solver.test_time import BudgetError, fit_budget
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
@@ -18,7 +20,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
         model = SolveJob
         fields = [
             "id", "kind", "status", "checkpoint", "steps_requested", "frames", "steps_done", "error", "result",
-            "attempts", "created_at", "started_at", "finished_at", "url", "stream", "puzzle",
+            "attempts", "created_at", "started_at", "finished_at", "url", "stream", "puzzle", "fit_steps", "augmentations",
         ]
 
     def get_url(self, job) -> str:
@@ -29,6 +31,38 @@ class JobOutputSerializer(serializers.ModelSerializer):
 
     def get_steps_done(self, job) -> int:
         return job.steps.count()
+
+
+class FitOptionsInputSerializer(serializers.Serializer):
+    """The ARC test-time fitting options of a submission, within the limits of the solve queue's device."""
+
+    fit_steps = serializers.IntegerField(
+        required=False, allow_null=True,
+        help_text="ARC: updates fitting the task's puzzle embedding (0: none; default and limit depend on the device).")
+    augmentations = serializers.IntegerField(
+        required=False, allow_null=True,
+        help_text="ARC: views of the task (identity included) to fit and vote over (default and limit depend on the device).")
+
+    def _within_budget(self, name: str, value):
+        if value is not None:
+            try:
+                fit_budget(settings.TRM_SOLVE_QUEUE, **{name: value})
+            except BudgetError as error:
+                raise serializers.ValidationError(str(error)) from None
+        return value
+
+    def validate_fit_steps(self, value):
+        return self._within_budget("fit_steps", value)
+
+    def validate_augmentations(self, value):
+        return self._within_budget("augmentations", value)
+
+    def validate(self, data):
+        asked = [name for name in ("fit_steps", "augmentations") if data.get(name) is not None]
+        if asked and data.get("kind") != "arc":
+            raise serializers.ValidationError({name: [f"only ARC jobs are fitted; leave it out for a {data.get('kind')} job"]
+                                               for name in asked})
+        return data
 
 
 class StepOutputSerializer(serializers.ModelSerializer):

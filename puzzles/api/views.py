@@ -12,6 +12,7 @@ from puzzles.api.serializers import (
     CheckpointOutputSerializer,
     ErrorOutputSerializer,
     JobOutputSerializer,
+    FitOptionsInputSerializer,
     JobPageSerializer,
     StepOutputSerializer,
 )
@@ -39,7 +40,7 @@ def _get_job(job_id) -> SolveJob:
 class JobsApi(APIView):
     """Submit a job (POST) or list your own jobs, newest first (GET)."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(FitOptionsInputSerializer):
         kind = serializers.ChoiceField(choices=[kind for kind, _label in PUZZLE_KINDS])
         puzzle = serializers.JSONField(help_text="The puzzle body for its kind; see the API description.")
         checkpoint = serializers.CharField(required=False, allow_null=True, max_length=200)
@@ -69,6 +70,8 @@ class JobsApi(APIView):
                 checkpoint_name=data.get("checkpoint"),
                 steps=data.get("steps"),
                 frames=data["frames"],
+                fit_steps=data.get("fit_steps"),
+                augmentations=data.get("augmentations"),
                 idempotency_key=key,
             )
         except PuzzleBodyError as error:

@@ -64,6 +64,8 @@ def job_submit(
     checkpoint_name: str | None = None,
     steps: int | None = None,
     frames: bool = False,
+    fit_steps: int | None = None,
+    augmentations: int | None = None,
     idempotency_key: str = "",
 ) -> tuple[SolveJob, bool]:
     """Validate, save the puzzle and its job, and queue the job once the rows are committed.
@@ -94,6 +96,8 @@ def job_submit(
                 checkpoint=checkpoint,
                 steps_requested=steps,
                 frames=frames,
+                fit_steps=fit_steps,
+                augmentations=augmentations,
                 owner=client.user,
                 owner_key=client.owner_key,
                 client_ip=client.ip,

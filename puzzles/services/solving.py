@@ -1,5 +1,9 @@
 """Running solve jobs inside a worker: claim, batch, run TRM step by step, save and publish each step.
 
+ARC jobs on a checkpoint with a puzzle embedding run alone in three phases (services/arc_solving.py:
+fit the task's embedding, solve under augmentations, vote); a batch never holds one, since companions
+share the first job's checkpoint.
+
 Batching: a worker that takes a job waits a short window, then also claims every queued job of the same
 checkpoint and options (up to TRM_MAX_BATCH puzzles) and runs them all in one forward pass per step, so
 twenty people solving at once do not wait twenty times. The Celery message of a job run in another
@@ -124,6 +128,15 @@ def job_execute(*, job_id) -> None:
     """Run one job, with whatever queued jobs can share its forward passes."""
     first = _claim(job_id)
     if first is None:
+        return
+    from puzzles.services.arc_solving import arc_job_execute, job_uses_fitting  # it builds on this module
+
+    if job_uses_fitting(first):  # alone: its forward passes hold its own augmentations and embedding rows
+        try:
+            arc_job_execute(first, device=_device())
+        except Exception as error:
+            logger.exception("ARC job %s failed", first.id)
+            _finish(first, SolveJob.Status.FAILED, error=f"{type(error).__name__}: {error}")
         return
     if settings.TRM_BATCH_WINDOW_MS:
         time.sleep(settings.TRM_BATCH_WINDOW_MS / 1000)

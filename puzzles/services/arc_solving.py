@@ -1,0 +1,143 @@
+"""Running an ARC job in three phases: fit the task's puzzle embedding, solve under augmentations, vote.
+
+A task drawn by hand has no learned puzzle embedding, so the worker fits one (solver/test_time.py) before
+solving; a task the checkpoint was trained on (its `task` name is among the checkpoint's recorded puzzle
+identifiers) keeps its learned rows and skips the fit. Such a job runs alone, never in a batch: its forward
+passes hold its own augmentations and embedding rows.
+
+What viewers get (puzzles/messages.py): `fit` progress, then for each supervision step the usual `step`
+message (the identity view, saved as a Step row) and `aug_step` messages for the first few augmentations,
+then the `vote`, then the status. Every event is saved as a JobEvent before it is published; a job run
+again saves and publishes only the events and steps it has not saved yet.
+"""
+
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from puzzles.messages import event_message
+from puzzles.model_cache import cached_model
+from puzzles.models import JobEvent, SolveJob
+from puzzles.publishing import publisher
+from puzzles.puzzle_input import parse_puzzle
+from puzzles.services.solving import _finish, _Member, _record_step
+from solver.codecs import codec_for
+from solver.test_time import FitProgress, TaskStep, TaskVotes, event_record, fit_budget, run_task
+
+# Augmentations whose every step is streamed (aug_step); all of them vote.
+SHOWN_AUGMENTATIONS = 8
+# At most about this many fit messages per job, evenly spaced (the last update always).
+FIT_POINTS = 200
+
+
+def job_uses_fitting(job: SolveJob) -> bool:
+    """Whether the job runs the three phases: an ARC job on a checkpoint with a puzzle embedding."""
+    config = (job.checkpoint.info or {}).get("config", {})
+    return job.puzzle.kind == "arc" and int(config.get("puzzle_emb_ndim", 0)) > 0
+
+
+class _Events:
+    """A job's events: numbered, saved (once per key), then published."""
+
+    def __init__(self, job: SolveJob):
+        self.job = job
+        self.saved = set(job.events.values_list("key", flat=True))
+        self.seq = job.events.aggregate(last=Max("seq"))["last"] or 0
+
+    def add(self, key: str, payload: dict, *, after_step: int) -> None:
+        if key in self.saved:
+            return
+        self.seq += 1
+        with transaction.atomic():
+            event = JobEvent.objects.create(job=self.job, seq=self.seq, key=key, after_step=after_step, payload=payload)
+            SolveJob.objects.filter(id=self.job.id).update(heartbeat_at=timezone.now())
+        self.saved.add(key)
+        publisher.send(self.job.id, {"type": "job.event", "payload": event_message(event)})
+
+
+def arc_job_execute(job: SolveJob, *, device: str) -> None:
+    """Run a claimed ARC job through fit, solve and vote, saving and publishing every event."""
+    task = parse_puzzle("arc", job.puzzle.data).data
+    grids = [test["input"] for test in task["test"]]
+    budget = fit_budget(device, augmentations=job.augmentations, fit_steps=job.fit_steps)
+    model, _config = cached_model(job.checkpoint.path, job.checkpoint.content_hash, device=device)
+    identifiers = (job.checkpoint.info or {}).get("provenance", {}).get("puzzle_identifiers")
+    events = _Events(job)
+    member = _Member(job=job, grids=grids, rows=slice(0, len(grids)),
+                     saved_steps=set(job.steps.values_list("number", flat=True)))
+    codec = codec_for("arc")
+    deadline = time.monotonic() + settings.TRM_JOB_TIME_LIMIT
+    every = max(1, budget.fit_steps // FIT_POINTS)
+    cancelled = timed_out = False
+    started = time.perf_counter()
+
+    def should_stop() -> bool:
+        nonlocal cancelled, timed_out
+        cancelled = SolveJob.objects.filter(id=job.id, status=SolveJob.Status.CANCELLED).exists()
+        timed_out = time.monotonic() > deadline
+        return cancelled or timed_out
+
+    votes = None
+    phase = None
+    views = 0  # augmentations solved
+    for event in run_task(model, task, budget=budget, identifiers=identifiers, steps=job.steps_requested,
+                          cancel=should_stop):
+        if isinstance(event, FitProgress):
+            if phase is None:
+                phase = "fit"
+                events.add("phase:fit", {"type": "phase", "phase": "fit", "augmentations": budget.augmentations,
+                                         "fit_steps": budget.fit_steps, "seconds": 0.0}, after_step=0)
+            if event.step % every == 0 or event.step == event.steps:
+                record = event_record(event)
+                events.add(f"fit:{event.step}", {"type": "fit", **{k: v for k, v in record.items() if k != "phase"}},
+                           after_step=0)
+        elif isinstance(event, TaskStep):
+            if phase != "solve":
+                phase = "solve"
+                events.add("phase:solve", {"type": "phase", "phase": "solve", "augmentations": len(event.augmentations),
+                                           "seconds": round(time.perf_counter() - started, 4)}, after_step=0)
+            views = len(event.augmentations)
+            _record_step(codec, event.result, [member])
+            for i, augmentation in enumerate(event.augmentations[:SHOWN_AUGMENTATIONS]):
+                events.add(f"aug:{i}:{event.step}", _aug_step(event, i, grids), after_step=event.step)
+        elif isinstance(event, TaskVotes):
+            votes = event
+            events.add("vote", _vote(event, views), after_step=member.steps_run)
+    _end(job, member, votes, views, cancelled=cancelled, timed_out=timed_out)
+
+
+def _aug_step(event: TaskStep, i: int, grids: list) -> dict:
+    augmentation = event.augmentations[i]
+    row = event.row(i, 0)
+    message = {"type": "aug_step", "augmentation": i, "transform": augmentation.describe(), "step": event.step,
+               "grid": event.answers[i][0].tolist(), "halt_prob": round(float(event.result.halt_prob[row]), 6)}
+    if event.tests > 1:
+        message["grids"] = [answer.tolist() for answer in event.answers[i]]
+    if event.step == 1:
+        message["input"] = augmentation.apply(grids[0]).tolist()
+    return message
+
+
+def _vote(votes: TaskVotes, augmentations: int) -> dict:
+    record = event_record(votes)
+    first = record["tests"][0]
+    return {"type": "vote", "attempts": first["attempts"], "candidates": first["candidates"], "tests": record["tests"],
+            "augmentations": augmentations, "fitted": votes.fitted, "timings": votes.timings}
+
+
+def _end(job: SolveJob, member: _Member, votes: TaskVotes | None, views: int, *, cancelled: bool, timed_out: bool) -> None:
+    if cancelled:
+        return  # job_cancel has already ended the job and told the viewers
+    if timed_out:
+        _finish(job, SolveJob.Status.FAILED, error=f"the job ran past its time limit of {settings.TRM_JOB_TIME_LIMIT} s")
+    elif votes is None:
+        _finish(job, SolveJob.Status.FAILED, error=f"the solver stopped after {member.steps_run} of {job.steps_requested} steps")
+    else:
+        attempts = [[grid.tolist() for grid in vote.attempts] for vote in votes.votes]
+        result = {"grid": attempts[0][0], "grids": [a[0] for a in attempts], "attempts": attempts,
+                  "steps": member.steps_run, "halted_at": member.halted_at, "batch_size": views * len(member.grids),
+                  "augmentations": views, "fitted": votes.fitted, "timings": votes.timings}
+        _finish(job, SolveJob.Status.DONE, result=result)

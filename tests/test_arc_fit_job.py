@@ -1,0 +1,88 @@
+"""An ARC task drawn by hand travels the real stack: the worker fits its puzzle embedding, solves it under
+augmentations and votes, and the WebSocket delivers each phase in order, live and on replay."""
+
+import pytest
+
+from tests.test_end_to_end import read_stream
+
+pytestmark = pytest.mark.stack
+
+TASK = {"train": [{"input": [[1, 0], [0, 2]], "output": [[0, 1], [2, 0]]}],
+        "test": [{"input": [[3, 0], [0, 4]]}, {"input": [[5]]}]}
+OPTIONS = {"augmentations": 2, "fit_steps": 3, "steps": 2}
+
+
+def submit(stack, **overrides):
+    return stack.request("POST", "/api/v1/jobs/", {"kind": "arc", "puzzle": TASK, **OPTIONS, **overrides})
+
+
+def shape(messages: list[dict]) -> list[tuple]:
+    """What each message is, in order: (type, phase or step, augmentation)."""
+    return [(m["type"], m.get("phase", m.get("step")), m.get("augmentation")) for m in messages]
+
+
+EXPECTED = [
+    ("phase", "fit", None), ("fit", 1, None), ("fit", 2, None), ("fit", 3, None),
+    ("phase", "solve", None),
+    ("step", 1, None), ("aug_step", 1, 0), ("aug_step", 1, 1),
+    ("step", 2, None), ("aug_step", 2, 0), ("aug_step", 2, 1),
+    ("vote", None, None), ("status", None, None),
+]
+
+
+def test_a_task_drawn_by_hand_streams_fit_steps_vote_and_status_in_order(stack, active_checkpoints):
+    status, job = submit(stack)
+    assert status == 202, job
+    assert job["fit_steps"] == 3 and job["augmentations"] == 2
+
+    live = read_stream(stack.ws_url + job["stream"])
+
+    assert shape(live) == EXPECTED
+    fits = [m for m in live if m["type"] == "fit"]
+    assert all(m["loss"] > 0 and 0 <= m["accuracy"] <= 1 for m in fits)
+    events = [m for m in live if "seq" in m]
+    assert [m["seq"] for m in events] == list(range(1, len(events) + 1))
+    augmented = [m for m in live if m["type"] == "aug_step"]
+    assert augmented[0]["transform"] == {"dihedral": 0, "colours": list(range(10))}  # the identity comes first
+    assert augmented[1]["input"] != TASK["test"][0]["input"]  # an augmented view of the first test input
+    assert all(("input" in m) == (m["step"] == 1) for m in augmented)
+    assert all(len(m["grids"]) == 2 for m in augmented)  # both test inputs, mapped back
+    vote = live[-2]
+    assert [len(test["candidates"]) >= 1 for test in vote["tests"]] == [True, True]
+    assert all(sum(c["count"] for c in test["candidates"]) == 2 for test in vote["tests"])
+    assert vote["attempts"] == vote["tests"][0]["attempts"] and vote["fitted"] is True
+    assert set(vote["timings"]) == {"fit", "solve", "vote"}
+    final = live[-1]
+    assert final["status"] == "done"
+    assert final["result"]["attempts"] == [test["attempts"] for test in vote["tests"]]
+    assert final["result"]["grid"] == vote["attempts"][0]
+
+
+def test_a_late_viewer_gets_the_same_stream_from_the_database(stack, active_checkpoints):
+    status, job = submit(stack)
+    assert status == 202, job
+    live = read_stream(stack.ws_url + job["stream"])
+
+    replay = read_stream(stack.ws_url + job["stream"])
+
+    assert replay == live
+    resumed = read_stream(stack.ws_url + job["stream"] + "?after=1")
+    assert shape(resumed) == [("aug_step", 1, 0), ("aug_step", 1, 1), *EXPECTED[8:]]
+
+
+@pytest.mark.parametrize("body, where, words", [
+    ({"augmentations": 65}, "augmentations", "between 1 and 64"),
+    ({"fit_steps": 501}, "fit_steps", "between 0 and 500"),
+    ({"fit_steps": -1}, "fit_steps", "between 0 and 500"),
+])
+def test_budgets_outside_the_limits_are_refused_with_a_400(stack, active_checkpoints, body, where, words):
+    status, answer = submit(stack, **body)
+    assert status == 400
+    assert words in " ".join(answer["detail"][where])
+
+
+def test_fitting_options_are_refused_for_other_kinds(stack, active_checkpoints):
+    status, answer = stack.request("POST", "/api/v1/jobs/", {"kind": "sudoku", "puzzle": {"grid": "1" + "." * 80},
+                                                             "fit_steps": 3})
+    assert status == 400
+    assert "only ARC jobs are fitted" in " ".join(answer["detail"]["fit_steps"])
