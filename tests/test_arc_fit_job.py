@@ -86,3 +86,35 @@ def test_fitting_options_are_refused_for_other_kinds(stack, active_checkpoints):
                                                              "fit_steps": 3})
     assert status == 400
     assert "only ARC jobs are fitted" in " ".join(answer["detail"]["fit_steps"])
+
+
+@pytest.mark.parametrize("width, scheme", [(1100, "light"), (390, "dark")])
+def test_the_job_page_shows_the_loss_curve_the_views_and_the_vote(stack, active_checkpoints, page, width, scheme):
+    status, job = submit(stack)
+    assert status == 202, job
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_viewport_size({"width": width, "height": 800})
+    page.emulate_media(color_scheme=scheme)
+
+    page.goto(f"{stack.base_url}/jobs/{job['id']}/")
+
+    panel = page.locator("#arc-fit")
+    panel.locator(".arc-fit-vote figure").first.wait_for(timeout=60_000)
+    assert panel.locator(".arc-fit-chart svg polyline").count() == 2  # loss and accuracy
+    assert "Fitting loss from" in panel.locator(".arc-fit-chart").get_attribute("aria-label")
+    assert panel.locator(".arc-fit-views figure").count() == 2
+    assert panel.locator(".arc-fit-views figcaption").first.inner_text().startswith("View 1: as drawn")
+    assert "Attempt 1" in panel.locator(".arc-fit-vote figcaption").first.inner_text()
+    assert page.locator("#arc-fit section").count() == 2  # one vote per test input
+    assert "2 views voted" in panel.locator(".arc-fit-phase").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing overflows a phone
+    assert errors == []
+
+
+def test_the_fit_panel_stays_hidden_for_other_kinds(stack, active_checkpoints, page):
+    status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "sudoku", "puzzle": {"grid": "1" + "." * 80}, "steps": 1})
+    assert status == 202, job
+    page.goto(f"{stack.base_url}/jobs/{job['id']}/")
+    page.locator("#job-status", has_text="done").wait_for(timeout=60_000)
+    assert page.locator("#arc-fit").is_hidden()
