@@ -7,19 +7,54 @@ steps up to N (a client resuming after a reconnect).
 An ARC job also streams events (fitting progress, augmented solves, the vote: puzzles/messages.py), saved
 as JobEvent rows with a `seq` and the step they follow (`after_step`). The replay sends them in place among
 the steps; events already sent (by seq) are skipped, and with ?after=N those placed before step N too.
+
+Limits and failures, each ending with a close code (daphne can send only 1000 and 3000-4999) after an
+`{"type": "error", "code": ..., "error": ...}` message that says why (daphne drops a close frame's reason):
+- 4429: the client (by address) already holds TRM_MAX_SOCKETS_PER_CLIENT sockets (see socket_slots.py).
+- 4413: clients have nothing to say here; small messages are ignored, one over CLIENT_MESSAGE_MAX_BYTES
+  ends the socket (daphne itself refuses any message over 1 MiB before it reaches the consumer).
+- 4503: Redis (the channel layer) is unreachable; reconnect with ?after=N shortly, meanwhile the REST API
+  answers from the database, where every step is saved.
 """
 
+import asyncio
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from redis.exceptions import RedisError
 
 from puzzles.messages import event_message, status_message, step_message
 from puzzles.models import SolveJob
 from puzzles.publishing import job_group
+from puzzles.socket_slots import socket_slot_release, socket_slot_renew, socket_slot_take
+
+logger = logging.getLogger(__name__)
+
+CLIENT_MESSAGE_MAX_BYTES = 1024
+CLOSE_MESSAGE_TOO_BIG = 4413
+CLOSE_TOO_MANY_SOCKETS = 4429
+CLOSE_TRY_AGAIN_LATER = 4503
+# What the channel layer and the slot counter raise when Redis is down or restarting.
+REDIS_DOWN = (RedisError, OSError)
 
 
 class JobStreamConsumer(AsyncJsonWebsocketConsumer):
+    async def __call__(self, scope, receive, send):
+        self.accepted = self.closed = False
+        self.slot_address: str | None = None
+        self.renewing: asyncio.Task | None = None
+        try:
+            await super().__call__(scope, receive, send)
+        except REDIS_DOWN as error:
+            logger.warning("job stream %s ended: Redis is unreachable (%s)", scope.get("path"), error)
+            await self._end(CLOSE_TRY_AGAIN_LATER, "the live stream is unavailable (Redis is down); reconnect in a few "
+                                                   "seconds with ?after=<last step>")
+        finally:
+            await self._free_slot()  # when the consumer ended some other way than a disconnect
+
     async def connect(self):
         self.job_id = self.scope["url_route"]["kwargs"]["job_id"]
         self.group = job_group(self.job_id)
@@ -31,6 +66,11 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
             return
         if not await self._job_exists():
             await self.close(code=4404)
+            return
+        if not await self._take_slot():
+            limit = settings.TRM_MAX_SOCKETS_PER_CLIENT
+            await self._end(CLOSE_TOO_MANY_SOCKETS, f"too many open streams: a client may watch at most {limit} at "
+                                                    "once; close one to open another")
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -96,6 +136,62 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
             await self._send_step(message)
         await self._send_status(event["payload"])
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > CLIENT_MESSAGE_MAX_BYTES:
+            await self._end(CLOSE_MESSAGE_TOO_BIG, f"this stream only sends; a message to it may have at most "
+                                                   f"{CLIENT_MESSAGE_MAX_BYTES} bytes")
+
+    async def accept(self, subprotocol=None, headers=None):
+        await super().accept(subprotocol, headers)
+        self.accepted = True
+
+    async def close(self, code=None, reason=None):
+        self.closed = True
+        await super().close(code, reason)
+
+    async def _end(self, code: int, reason: str) -> None:
+        """Tell the client why, then close with `code` (accepting first: a refused handshake carries nothing)."""
+        if self.closed:
+            return
+        if not self.accepted:
+            await self.accept()
+        await self.send_json({"type": "error", "code": code, "error": reason})
+        await self.close(code=code, reason=reason)
+
+    async def _take_slot(self) -> bool:
+        address = (self.scope.get("client") or ["unknown"])[0] or "unknown"
+        if not await socket_slot_take(address=address, socket_id=self.channel_name):
+            return False
+        self.slot_address = address
+        self.renewing = asyncio.create_task(self._renew_slot())
+        return True
+
+    async def _renew_slot(self) -> None:
+        while True:
+            await asyncio.sleep(settings.TRM_SOCKET_LEASE_SECONDS / 3)
+            try:
+                await socket_slot_renew(address=self.slot_address, socket_id=self.channel_name)
+            except REDIS_DOWN:  # the stream itself ends when Redis is gone; a blip only shortens the lease
+                logger.warning("could not renew the socket lease of %s", self.slot_address)
+
+    async def _free_slot(self) -> None:
+        if self.renewing is not None:
+            self.renewing.cancel()
+        if self.slot_address is None:
+            return
+        address, self.slot_address = self.slot_address, None
+        try:
+            await socket_slot_release(address=address, socket_id=self.channel_name)
+        except REDIS_DOWN:
+            logger.warning("could not free a socket slot of %s; its lease lapses by itself", address)
+
     async def disconnect(self, code):
+        # Now, not when the consumer returns: that waits for the channel layer to give up its receive,
+        # which can take seconds, and meanwhile the closed socket would still count against its client.
+        await self._free_slot()
         if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except REDIS_DOWN:  # Redis lost the group anyway, or expires it (group_expiry)
+                pass

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
 
 from trmweb.env import env_bool, env_choice, env_int, env_list, env_str
 
@@ -128,7 +130,10 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
             # redis-py's default read timeout (5 s) equals the layer's blocking-pop timeout; give reads room.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 3}],
+            # A Redis that restarted leaves each pool a dead connection: retry once on a fresh one instead of
+            # failing the next stream or step (redis-py retries nothing unless told).
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 3,
+                       "retry": AsyncRetry(ExponentialBackoff(cap=0.5, base=0.1), 2)}],
             # A viewer that falls behind may hold every step of a 16-step solve with fine frames.
             "capacity": env_int("TRM_CHANNEL_CAPACITY", 1000, minimum=10),
             "expiry": 60,
@@ -198,6 +203,10 @@ REST_FRAMEWORK = {
 # Submits per client (anonymous: per address) and period: "<count>/<sec|min|hour|day>".
 TRM_SUBMIT_RATE_ANON = env_str("TRM_SUBMIT_RATE_ANON", "30/min")
 TRM_SUBMIT_RATE_USER = env_str("TRM_SUBMIT_RATE_USER", "120/min")
+# WebSockets one client (by address) may hold open at once; counted in Redis with leases that lapse after
+# TRM_SOCKET_LEASE_SECONDS unless renewed, so a web server that dies cannot leak a client's slots for long.
+TRM_MAX_SOCKETS_PER_CLIENT = env_int("TRM_MAX_SOCKETS_PER_CLIENT", 20, minimum=1)
+TRM_SOCKET_LEASE_SECONDS = env_int("TRM_SOCKET_LEASE_SECONDS", 60, minimum=3)
 SPECTACULAR_SETTINGS = {
     "TITLE": "TRM Playground API",
     "DESCRIPTION": "Submit puzzles to the Tiny Recursive Model and read every refinement step.",
