@@ -172,3 +172,19 @@ def test_the_solver_refuses_a_bomb_on_its_own(zip_bomb, reference_files, tmp_pat
     # The untouched reference file still reads: torch.save writes entries stored.
     tensors, _, _ = read_checkpoint(reference_files[0])
     assert all(isinstance(t, torch.Tensor) for t in tensors.values())
+
+
+def test_a_zip64_archive_is_counted_by_its_zip64_end_record(reference_files, tmp_path):
+    """Over 65,535 entries the count lives in the zip64 end record; it is read there, before any directory
+    is parsed."""
+    step_file, config = reference_files
+    crowded = tmp_path / "step_100"
+    with zipfile.ZipFile(crowded, "w") as archive:
+        for entry in real_entries(step_file):
+            archive.writestr(entry.name, entry.data)
+        for n in range(65_536):
+            archive.writestr(f"step_100/junk/{n}", b"")
+    (tmp_path / "all_config.yaml").write_bytes(config.read_bytes())
+
+    with pytest.raises(CheckpointError, match=f"declares {65_536 + len(real_entries(step_file)):,} entries"):
+        read_checkpoint(crowded)
