@@ -30,15 +30,26 @@ from solver.config import TRMConfig
 LEARNED_POS_SCALE = 0.707106781
 
 
+def may_overwrite() -> bool:
+    """Whether activations may be updated in place: only while autograd records nothing.
+
+    At batch 32 an activation is tens of MB, and every fresh allocation that size costs page faults on a
+    CPU, so inference reuses them; under autograd an in-place update would destroy a tensor the backward
+    pass needs, so training's differentiated cycle computes the same arithmetic out of place.
+    """
+    return not torch.is_grad_enabled()
+
+
 def rms_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
     """Weightless RMSNorm over the last axis, computed in fp32 whatever the model dtype (bf16 would drift).
 
-    In fp32 it overwrites `x` (callers pass a temporary): at batch 32 these activations are tens of MB,
-    and every fresh allocation that size costs page faults on a CPU.
+    Without autograd it overwrites `x` in fp32 (callers pass a temporary), see may_overwrite.
     """
     x32 = x.float()
-    scale = torch.rsqrt(x32.square().mean(-1, keepdim=True).add_(eps))
-    return x32.mul_(scale).to(x.dtype)
+    if may_overwrite():
+        scale = torch.rsqrt(x32.square().mean(-1, keepdim=True).add_(eps))
+        return x32.mul_(scale).to(x.dtype)
+    return (x32 * torch.rsqrt(x32.square().mean(-1, keepdim=True) + eps)).to(x.dtype)
 
 
 def swiglu_width(dim: int, expansion: float) -> int:
@@ -55,8 +66,9 @@ class SwiGLU(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         gate, up = self.gate_up_proj(x).chunk(2, dim=-1)
-        # In place: same values as silu(gate) * up, without two more activation-sized allocations.
-        return self.down_proj(F.silu(gate, inplace=True).mul_(up))
+        if may_overwrite():  # same values as below, without two more activation-sized allocations
+            return self.down_proj(F.silu(gate, inplace=True).mul_(up))
+        return self.down_proj(F.silu(gate) * up)
 
 
 class Rotary(nn.Module):
@@ -131,8 +143,13 @@ class Block(nn.Module):
             # axis) sums in the same order as the reference and gives bit-identical results.
             x = rms_norm(xt + self.mlp_t(xt), self.eps).transpose(1, 2)
         else:
-            x = rms_norm(self.self_attn(x).add_(x), self.eps)
-        return rms_norm(self.mlp(x).add_(x), self.eps)
+            x = rms_norm(_residual(self.self_attn(x), x), self.eps)
+        return rms_norm(_residual(self.mlp(x), x), self.eps)
+
+
+def _residual(update: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """update + x, in `update`'s memory when nothing needs it any more (see may_overwrite)."""
+    return update.add_(x) if may_overwrite() else update + x
 
 
 class ReasoningNet(nn.Module):

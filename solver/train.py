@@ -59,8 +59,6 @@ from typing import Any, Callable, Iterator
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
-from torch import nn
 
 from solver.checkpoint import write_project
 from solver.config import KIND_SHAPES, TRMConfig
@@ -267,46 +265,6 @@ class Carry:
 
 
 # The inference model (solver/model.py) reuses activation memory in place, which autograd cannot follow.
-# The last H cycle of a step, the one that is differentiated, runs through these out-of-place twins of
-# its blocks instead: same modules and weights, same arithmetic in the same order, so the same values
-# (tests/solver/test_train.py checks them against TRM.cycle bit for bit).
-
-
-def _rms_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
-    x32 = x.float()
-    return (x32 * torch.rsqrt(x32.square().mean(-1, keepdim=True) + eps)).to(x.dtype)
-
-
-def _swiglu(mlp: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    gate, up = mlp.gate_up_proj(x).chunk(2, dim=-1)
-    return mlp.down_proj(F.silu(gate) * up)
-
-
-def _block(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    if hasattr(block, "mlp_t"):
-        xt = x.transpose(1, 2)
-        x = _rms_norm(xt + _swiglu(block.mlp_t, xt), block.eps).transpose(1, 2)
-    else:
-        x = _rms_norm(block.self_attn(x) + x, block.eps)  # attention itself works out of place
-    return _rms_norm(_swiglu(block.mlp, x) + x, block.eps)
-
-
-def _net(model: TRM, z: torch.Tensor, injection: torch.Tensor) -> torch.Tensor:
-    z = z + injection
-    for layer in model.L_level.layers:
-        z = _block(layer, z)
-    return z
-
-
-def differentiable_cycle(model: TRM, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor
-                         ) -> tuple[torch.Tensor, torch.Tensor]:
-    """TRM.cycle (L_cycles latent updates, then the answer update) in a form autograd can differentiate."""
-    injection = z_H + x
-    for _ in range(model.config.L_cycles):
-        z_L = _net(model, z_L, injection)
-    return _net(model, z_H, z_L), z_L
-
-
 @contextmanager
 def trainable_puzzle_rows(model: TRM, puzzle_ids: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
     """(ids to pass to model.embed, leaf rows that receive the puzzle-embedding gradient or None).
@@ -348,7 +306,7 @@ def supervision_step(model: TRM, carry: Carry, batch: dict[str, torch.Tensor], *
     with torch.no_grad():
         for _ in range(cfg.H_cycles - 1):
             z_H, z_L = model.cycle(z_H, z_L, x)
-    z_H, z_L = differentiable_cycle(model, z_H, z_L, x)
+    z_H, z_L = model.cycle(z_H, z_L, x)  # the one cycle differentiated (out of place: see may_overwrite)
     logits, q_halt = model.readout(z_H)
 
     with torch.no_grad():
