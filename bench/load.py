@@ -87,8 +87,9 @@ def run_clients(base: str, ws_base: str, body: dict, steps: int, clients: int) -
 
 
 def start_playground(port: int, var_dir: Path, env_overrides: dict) -> subprocess.Popen:
+    # Every simulated client comes from 127.0.0.1, so the per-client limits are lifted for the run.
     env = dict(os.environ, PORT=str(port), TRM_VAR_DIR=str(var_dir), TRM_SUBMIT_RATE_ANON="100000/min",
-               TRM_MAX_ACTIVE_JOBS="100000", DATABASE_URL=f"sqlite:///{var_dir / 'db.sqlite3'}", **env_overrides)
+               TRM_MAX_ACTIVE_JOBS="100000", TRM_MAX_SOCKETS_PER_CLIENT="100000", DATABASE_URL=f"sqlite:///{var_dir / 'db.sqlite3'}", **env_overrides)
     env.pop("REDIS_URL", None)  # always the private embedded Redis: never load someone else's
     log = open(var_dir / "playground.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "trmweb.launcher"], cwd=PROJECT_DIR, env=env, stdout=log,
