@@ -2,9 +2,13 @@
 
     python bench/load.py                 # 50 clients, Sudoku, 4 steps, on a private `make run` stack
     python bench/load.py --clients 20 --steps 16 --kind maze
+    python bench/load.py --database postgres://postgres@127.0.0.1:5432/postgres --worker-processes 2 \
+        --ramp 50,100,200,400        # production-like; rounds of more clients until one loses or fails
 
-Starts the playground exactly as `make run` does (launcher, embedded Redis, one worker, daphne) on a
-free port with its own var/ folder, so it only ever talks to its own servers on loopback. Prints:
+Starts the playground exactly as `make run` does (launcher, embedded Redis, a worker, daphne) on a free
+port with its own var/ folder, so it only ever talks to its own servers on loopback. With --database a
+PostgreSQL server is used instead of SQLite: a database of the run's own is created on it and dropped
+afterwards. --worker-processes sets the worker's pool size (TRM_WORKER_CONCURRENCY). Prints:
 submits per second, time from a step being saved to its arrival at the client (median, p99), steps
 lost (must be 0), errors, and the batching ratio: the wall time of the N jobs against N times the wall
 time of one lone job measured first in the same run.
@@ -23,6 +27,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from websockets.sync.client import connect
@@ -89,7 +94,9 @@ def run_clients(base: str, ws_base: str, body: dict, steps: int, clients: int) -
 def start_playground(port: int, var_dir: Path, env_overrides: dict) -> subprocess.Popen:
     # Every simulated client comes from 127.0.0.1, so the per-client limits are lifted for the run.
     env = dict(os.environ, PORT=str(port), TRM_VAR_DIR=str(var_dir), TRM_SUBMIT_RATE_ANON="100000/min",
-               TRM_MAX_ACTIVE_JOBS="100000", TRM_MAX_SOCKETS_PER_CLIENT="100000", DATABASE_URL=f"sqlite:///{var_dir / 'db.sqlite3'}", **env_overrides)
+               TRM_MAX_ACTIVE_JOBS="100000", TRM_MAX_SOCKETS_PER_CLIENT="100000",
+               DATABASE_URL=f"sqlite:///{var_dir / 'db.sqlite3'}")
+    env.update(env_overrides)
     env.pop("REDIS_URL", None)  # always the private embedded Redis: never load someone else's
     log = open(var_dir / "playground.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "trmweb.launcher"], cwd=PROJECT_DIR, env=env, stdout=log,
@@ -107,40 +114,83 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
+def report(clients: int, lone_wall: float, results: list, errors: list, wall: float, submit_window: float) -> bool:
+    """Print one round's figures; True when nothing was lost and nothing failed."""
+    delays = [d for r in results for d in r["delays"]]
+    lost = sum(r["lost"] for r in results)
+    duplicated = sum(r["duplicates"] for r in results)
+    not_done = sum(r["status"] != "done" for r in results)
+    print(f"-- {clients} clients")
+    print(f"all {clients} jobs: {wall:.2f} s wall = {wall / (clients * lone_wall):.3f} x ({clients} x lone)")
+    print(f"submits: {len(results) + len(errors)} in {submit_window:.2f} s = "
+          f"{len(results) / max(submit_window, 1e-9):.1f} per second")
+    if delays:
+        print(f"step delivery (saved -> client): median {statistics.median(delays) * 1000:.1f} ms, "
+              f"p99 {percentile(delays, 0.99) * 1000:.1f} ms over {len(delays)} steps")
+    print(f"steps lost: {lost}, duplicated: {duplicated}, jobs not done: {not_done}, errors: {len(errors)}")
+    sizes = sorted(r["batch_size"] for r in results if r["batch_size"])
+    print(f"batch sizes the jobs ran in: median {statistics.median(sizes) if sizes else 'n/a'}, "
+          f"largest {max(sizes, default='n/a')}")
+    for error in errors[:5]:
+        print("  error:", error)
+    return not (lost or duplicated or not_done or errors)
+
+
+@contextmanager
+def private_database(url: str | None):
+    """DATABASE_URL for the run: SQLite in its folder by default, or a new database on a PostgreSQL server."""
+    if url is None:
+        yield None
+        return
+    import psycopg
+
+    name = f"trm_load_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--ramp", help="comma-separated client counts, run in turn until a round loses a step "
+                                       "or fails a job (replaces --clients)")
     parser.add_argument("--kind", choices=sorted(PUZZLES), default="sudoku")
     parser.add_argument("--steps", type=int, default=4)
-    parser.add_argument("--torch-threads", type=int, default=1, help="PyTorch threads in the worker")
+    parser.add_argument("--torch-threads", type=int, default=1, help="PyTorch threads in each worker process")
+    parser.add_argument("--worker-processes", type=int, default=1, help="processes in the worker's pool")
+    parser.add_argument("--database", help="a PostgreSQL server URL to use instead of SQLite (a private "
+                                           "database is created on it and dropped afterwards)")
     args = parser.parse_args()
+    rounds = [int(n) for n in args.ramp.split(",")] if args.ramp else [args.clients]
 
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="trm-load-") as folder:
-        playground = start_playground(port, Path(folder), {"TRM_TORCH_THREADS": str(args.torch_threads)})
+    with tempfile.TemporaryDirectory(prefix="trm-load-") as folder, private_database(args.database) as database:
+        overrides = {"TRM_TORCH_THREADS": str(args.torch_threads), "TRM_WORKER_CONCURRENCY": str(args.worker_processes)}
+        if database:
+            overrides["DATABASE_URL"] = database
+        playground = start_playground(port, Path(folder), overrides)
         try:
             base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
             body = {"kind": args.kind, "puzzle": PUZZLES[args.kind], "steps": args.steps}
             run_clients(base, ws_base, body, args.steps, 1)  # warm-up: load the checkpoint once
-            lone, _, lone_wall, _ = run_clients(base, ws_base, body, args.steps, 1)
-            results, errors, wall, submit_window = run_clients(base, ws_base, body, args.steps, args.clients)
+            _, _, lone_wall, _ = run_clients(base, ws_base, body, args.steps, 1)
+            print(f"kind {args.kind}, {args.steps} steps each, untrained checkpoint made by `make run`, "
+                  f"database {'PostgreSQL' if database else 'SQLite'}, {args.worker_processes} worker process(es)")
+            print(f"lone job (baseline, same run): {lone_wall:.2f} s")
+            for clients in rounds:
+                if not report(clients, lone_wall, *run_clients(base, ws_base, body, args.steps, clients)):
+                    print(f"breaking point: {clients} clients (first round with a lost step, a failed job or an error)")
+                    break
+            else:
+                print(f"no breaking point up to {rounds[-1]} clients")
         finally:
             playground.send_signal(signal.SIGTERM)
             playground.wait(timeout=60)
-
-    delays = [d for r in results for d in r["delays"]]
-    print(f"clients {args.clients}, kind {args.kind}, {args.steps} steps each, untrained checkpoint made by `make run`")
-    print(f"lone job (baseline, same run): {lone_wall:.2f} s")
-    print(f"all {args.clients} jobs: {wall:.2f} s wall = {wall / (args.clients * lone_wall):.3f} x ({args.clients} x lone)")
-    print(f"submits: {len(results) + len(errors)} in {submit_window:.2f} s = {len(results) / max(submit_window, 1e-9):.1f} per second")
-    print(f"step delivery (saved -> client): median {statistics.median(delays) * 1000:.1f} ms, "
-          f"p99 {percentile(delays, 0.99) * 1000:.1f} ms over {len(delays)} steps")
-    print(f"steps lost: {sum(r['lost'] for r in results)}, duplicated: {sum(r['duplicates'] for r in results)}, "
-          f"jobs not done: {sum(r['status'] != 'done' for r in results)}, errors: {len(errors)}")
-    sizes = sorted(r["batch_size"] for r in results if r["batch_size"])
-    print(f"batch sizes the jobs ran in: median {statistics.median(sizes) if sizes else 'n/a'}, largest {max(sizes, default='n/a')}")
-    for error in errors[:5]:
-        print("  error:", error)
 
 
 if __name__ == "__main__":
