@@ -1,8 +1,12 @@
 """An ARC task drawn by hand travels the real stack: the worker fits its puzzle embedding, solves it under
 augmentations and votes, and the WebSocket delivers each phase in order, live and on replay."""
 
-import pytest
+import json
 
+import pytest
+from websockets.sync.client import connect
+
+from puzzles.models import SolveJob
 from tests.test_end_to_end import read_stream
 
 pytestmark = pytest.mark.stack
@@ -68,6 +72,29 @@ def test_a_late_viewer_gets_the_same_stream_from_the_database(stack, active_chec
     assert replay == live
     resumed = read_stream(stack.ws_url + job["stream"] + "?after=1")
     assert shape(resumed) == [("aug_step", 1, 0), ("aug_step", 1, 1), *EXPECTED[8:]]
+
+
+def test_a_job_cancelled_while_fitting_stops_there(stack, active_checkpoints):
+    owner = stack.client()
+    status, job = owner.request("POST", "/api/v1/jobs/", {"kind": "arc", "puzzle": TASK, "fit_steps": 500, "steps": 2})
+    assert status == 202, job
+
+    received = []
+    with connect(stack.ws_url + job["stream"], open_timeout=10) as socket:
+        while True:
+            message = json.loads(socket.recv(timeout=120))
+            received.append(message)
+            if message["type"] == "fit" and message["step"] == 1:  # the first update is always reported
+                code, cancelled = owner.request("POST", f"{job['url']}cancel/")
+                assert code == 200, cancelled
+            if message["type"] == "status":
+                break
+
+    assert received[-1]["status"] == "cancelled"
+    assert {m["type"] for m in received} <= {"phase", "fit", "status"}  # no solve, no vote
+    saved = SolveJob.objects.get(id=job["id"])
+    assert saved.status == "cancelled" and saved.steps.count() == 0
+    assert saved.events.filter(key__startswith="fit:").count() < 500
 
 
 @pytest.mark.parametrize("body, where, words", [

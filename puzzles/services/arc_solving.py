@@ -29,7 +29,7 @@ from solver.test_time import FitProgress, TaskStep, TaskVotes, event_record, fit
 
 # Augmentations whose every step is streamed (aug_step); all of them vote.
 SHOWN_AUGMENTATIONS = 8
-# At most about this many fit messages per job, evenly spaced (the last update always).
+# At most about this many fit messages per job, evenly spaced (the first and last updates always).
 FIT_POINTS = 200
 
 
@@ -75,7 +75,9 @@ def arc_job_execute(job: SolveJob, *, device: str) -> None:
     started = time.perf_counter()
 
     def should_stop() -> bool:
+        # Called before every fit update and solve step: a sign of life even where no event is saved.
         nonlocal cancelled, timed_out
+        SolveJob.objects.filter(id=job.id).update(heartbeat_at=timezone.now())
         cancelled = SolveJob.objects.filter(id=job.id, status=SolveJob.Status.CANCELLED).exists()
         timed_out = time.monotonic() > deadline
         return cancelled or timed_out
@@ -90,7 +92,7 @@ def arc_job_execute(job: SolveJob, *, device: str) -> None:
                 phase = "fit"
                 events.add("phase:fit", {"type": "phase", "phase": "fit", "augmentations": budget.augmentations,
                                          "fit_steps": budget.fit_steps, "seconds": 0.0}, after_step=0)
-            if event.step % every == 0 or event.step == event.steps:
+            if event.step == 1 or event.step % every == 0 or event.step == event.steps:
                 record = event_record(event)
                 events.add(f"fit:{event.step}", {"type": "fit", **{k: v for k, v in record.items() if k != "phase"}},
                            after_step=0)
