@@ -77,7 +77,7 @@ class Budget:
 # A CPU runs few augmentations and a short fit: the published 7M model takes ~1.7 s per example and
 # supervision step there. So short a fit moves the rows too little at the reference's rate (1e-2: a row
 # entry moves at most lr per update), hence a larger one. A GPU runs the reference's scale and rate.
-BUDGETS = {"cpu": Budget(augmentations=8, fit_steps=32, batch_size=8, lr=5e-2),
+BUDGETS = {"cpu": Budget(augmentations=8, fit_steps=16, batch_size=4, lr=5e-2),
            "cuda": Budget(augmentations=1000, fit_steps=1000, batch_size=512, lr=DEFAULT_LR)}
 LIMITS = {"cpu": Budget(augmentations=64, fit_steps=500, batch_size=8),
           "cuda": Budget(augmentations=1000, fit_steps=5000, batch_size=512)}
