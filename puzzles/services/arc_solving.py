@@ -23,6 +23,7 @@ from puzzles.model_cache import cached_model
 from puzzles.models import JobEvent, SolveJob
 from puzzles.publishing import publisher
 from puzzles.puzzle_input import parse_puzzle
+# The batch path's own helpers, so a step is saved, published and ended here exactly as there.
 from puzzles.services.solving import _finish, _Member, _record_step
 from solver.codecs import codec_for
 from solver.test_time import FitProgress, TaskStep, TaskVotes, event_record, fit_budget, run_task
