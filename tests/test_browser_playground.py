@@ -13,6 +13,7 @@ def test_submit_a_sudoku_and_watch_every_step_arrive(stack, active_checkpoints, 
     SCREENSHOTS.mkdir(exist_ok=True)
     page.goto(stack.base_url + "/")
     page.get_by_role("radio", name="Sudoku").check()
+    assert not page.locator("#maze-tools").is_visible()  # each kind shows only its own tools
     page.get_by_role("button", name="Example").click()
     page.locator("#steps").fill("4")
     page.screenshot(path=SCREENSHOTS / "playground.png", full_page=True)
