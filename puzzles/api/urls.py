@@ -1,6 +1,7 @@
 from django.urls import path
 
 from puzzles.api.arc_tasks import ArcTaskDetailApi, ArcTasksApi
+from puzzles.api.examples import MazeExampleApi, SudokuCheckApi, SudokuExampleApi
 from puzzles.api.views import CheckpointsApi, JobCancelApi, JobDetailApi, JobsApi, JobStepsApi
 
 urlpatterns = [
@@ -11,4 +12,7 @@ urlpatterns = [
     path("checkpoints/", CheckpointsApi.as_view(), name="api-checkpoints"),
     path("arc-tasks/", ArcTasksApi.as_view(), name="api-arc-tasks"),
     path("arc-tasks/<str:dataset>/<str:name>/", ArcTaskDetailApi.as_view(), name="api-arc-task-detail"),
+    path("examples/sudoku/", SudokuExampleApi.as_view(), name="api-example-sudoku"),
+    path("examples/maze/", MazeExampleApi.as_view(), name="api-example-maze"),
+    path("sudoku/check/", SudokuCheckApi.as_view(), name="api-sudoku-check"),
 ]
