@@ -122,6 +122,22 @@ def slow_maze_checkpoint(active_checkpoints, slow_maze_file):
     return checkpoint_register(path=slow_maze_file, name="slow-maze")
 
 
+@pytest.fixture
+def slowest_maze_checkpoint(active_checkpoints, tmp_path):
+    """A maze TRM whose solve takes half a minute on a CPU (about 2 s a step), registered as `slowest-maze`:
+    for a page that must find the job still running after loading (cancelling stops it between steps, so
+    the test pays only for the first steps)."""
+    from puzzles.services.checkpoints import checkpoint_register
+
+    path = tmp_path / "slowest-maze.safetensors"
+    subprocess.run(
+        [sys.executable, "-m", "solver", "init", "--kind", "maze", "--output", str(path),
+         "--hidden-size", "256", "--num-heads", "8", "--seed", "3"],
+        check=True, cwd=PROJECT_DIR,
+    )
+    return checkpoint_register(path=path, name="slowest-maze")
+
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
