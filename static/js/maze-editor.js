@@ -1,14 +1,34 @@
 // A maze board you draw on: drag to paint walls (starting on a wall erases instead), drag S or G to
 // move them, Ctrl+Z / Ctrl+Y to undo and redo, width and height from 2 to 30. It shows the length of
 // the shortest path from S to G, and edits the same puzzle as the textarea (rows of '#', ' ', 'S', 'G').
+// Its tools: a random Maze-Hard style maze from the server, and the maze as a .txt file to import or export.
 "use strict";
 
+function mazeRows(raw) {
+  // Rows of a maze from text; throws an Error saying what is wrong (the server checks the same rules).
+  const rows = raw.replace(/\r/g, "").replace(/\n+$/, "").split("\n");
+  if (rows.length > 30) throw new Error(`a maze has at most 30 rows; this has ${rows.length}`);
+  rows.forEach((row, r) => {
+    if (!row.length || row.length > 30) throw new Error(`row ${r + 1} has ${row.length} cells; use 1 to 30`);
+    if (row.length !== rows[0].length) throw new Error(`row ${r + 1} has ${row.length} cells, row 1 has ${rows[0].length}`);
+    const bad = row.search(/[^# SG]/);
+    if (bad >= 0) throw new Error(`row ${r + 1}, column ${bad + 1}: '${row[bad]}' is not '#', ' ', 'S' or 'G'`);
+  });
+  for (const mark of ["S", "G"]) {
+    const count = rows.join("").split(mark).length - 1;
+    if (count !== 1) throw new Error(`a maze needs exactly one '${mark}'; this has ${count}`);
+  }
+  return rows;
+}
+
 class MazeEditor {
-  constructor(board, textarea, sizeInputs, info) {
+  constructor(board, textarea, sizeInputs, info, tools) {
     this.board = board;
     this.textarea = textarea;
     this.sizeInputs = sizeInputs;
     this.info = info;
+    this.tools = tools;
+    this.note = "";  // said after the path length: where the maze came from, or what went wrong
     this.rows = [];
     this.undoStack = [];
     this.redoStack = [];
@@ -20,6 +40,64 @@ class MazeEditor {
     board.tabIndex = 0;
     textarea.addEventListener("input", () => this.readText());
     sizeInputs.forEach((input) => input.addEventListener("change", () => this.resize()));
+    const file = tools.querySelector("input[type=file]");
+    file.addEventListener("change", () => { if (file.files[0]) this.importFile(file.files[0]); file.value = ""; });
+    tools.addEventListener("click", (event) => {
+      const action = event.target.closest("button")?.dataset.action;
+      if (action === "random") this.random();
+      if (action === "import") file.click();
+      if (action === "export") this.exportFile();
+    });
+  }
+
+  load(raw, note = "") {
+    // A whole maze at once (random, file, gallery, share link): one undo step.
+    const rows = mazeRows(raw);
+    this.note = note;
+    this.change(() => { this.rows = rows.map((row) => Array.from(row)); });
+    this.sizeInputs[0].value = String(this.rows[0].length);
+    this.sizeInputs[1].value = String(this.rows.length);
+    this.render();
+  }
+
+  say(note) {
+    this.note = note;
+    this.render();
+  }
+
+  async random() {
+    const size = Math.max(2, Math.min(30, Number(this.sizeInputs[0].value) || 30));
+    const button = this.tools.querySelector("[data-action=random]");
+    button.disabled = true;
+    try {
+      const response = await fetch(`/api/v1/examples/maze/?size=${size}`);
+      const answer = await response.json();
+      if (!response.ok) throw new Error(answer.error || `the server answered ${response.status}`);
+      this.load(answer.grid.join("\n"), `A random ${size}×${size} maze (its shortest path is over ${answer.min_path} steps).`);
+    } catch (error) {
+      this.say(`No random maze: ${error.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async importFile(file) {
+    try {
+      this.load(await file.text(), `Imported ${file.name}.`);
+    } catch (error) {
+      this.say(`${file.name} is not a maze: ${error.message}.`);
+    }
+  }
+
+  exportFile() {
+    const text = this.rows.map((row) => row.join("")).join("\n") + "\n";
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([text], {type: "text/plain"}));
+    link.download = `maze-${this.rows[0].length}x${this.rows.length}.txt`;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   }
 
   readText() {
@@ -77,6 +155,7 @@ class MazeEditor {
     const at = this.cellAt(event);
     if (!at) return;
     event.preventDefault();
+    this.note = "";  // the board is the person's own now
     this.board.releasePointerCapture?.(event.pointerId);  // let pointerover reach the other cells (touch)
     const value = this.rows[at[0]][at[1]];
     if (value === "S" || value === "G") {
@@ -141,5 +220,6 @@ class MazeEditor {
     this.board.querySelectorAll(".cell").forEach((cell, index) => { cell.dataset.index = String(index); });
     const length = this.shortestPath();
     this.info.textContent = length === null ? "No path from S to G yet." : `Shortest path: ${length} steps.`;
+    this.tools.querySelector(".maze-note").textContent = this.note;
   }
 }

@@ -21,14 +21,14 @@ function currentKind() {
 }
 
 const sudokuBoard = document.getElementById("sudoku-editor");
-const sudokuEditor = new SudokuEditor(sudokuBoard, text);
+const sudokuEditor = new SudokuEditor(sudokuBoard, text, document.getElementById("sudoku-tools"));
 const conflictNote = document.getElementById("sudoku-conflicts");
 new MutationObserver(() => { conflictNote.hidden = sudokuBoard.dataset.conflicts === "0"; })
   .observe(sudokuBoard, {attributes: true, attributeFilter: ["data-conflicts"]});
 
 const mazeBoard = document.getElementById("maze-editor");
 const mazeEditor = new MazeEditor(mazeBoard, text, [document.getElementById("maze-width"), document.getElementById("maze-height")],
-  document.getElementById("maze-info"));
+  document.getElementById("maze-info"), document.getElementById("maze-tools"));
 const arcBoard = document.getElementById("arc-editor");
 const arcEditor = new ArcEditor(arcBoard, text);
 const EMPTY = {
@@ -44,6 +44,7 @@ function showKind() {
   if (shownKind !== null && kind !== shownKind) text.value = EMPTY[kind];  // each kind starts from a blank board
   shownKind = kind;
   sudokuBoard.hidden = kind !== "sudoku";
+  document.getElementById("sudoku-tools").hidden = kind !== "sudoku";
   mazeBoard.hidden = kind !== "maze";
   document.getElementById("maze-tools").hidden = kind !== "maze";
   arcBoard.hidden = kind !== "arc";
@@ -86,6 +87,13 @@ async function submit(event) {
   const button = document.getElementById("submit-button");
   button.disabled = true;
   try {
+    if (kind === "sudoku") {  // a puzzle with no or several solutions is refused here, the board kept
+      const problem = await sudokuSolutionProblem(body.puzzle.grid, csrfToken());
+      if (problem) {
+        showError(problem);
+        return;
+      }
+    }
     const response = await fetch("/api/v1/jobs/", {
       method: "POST",
       headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
@@ -104,14 +112,21 @@ async function submit(event) {
   }
 }
 
+let historyPage = "/api/v1/jobs/?limit=10";
+
 async function showHistory() {
-  // The API lists only this browser session's jobs.
-  const response = await fetch("/api/v1/jobs/?limit=10");
+  // The API lists only this browser session's jobs, a page at a time; "Show more" follows its `next`.
+  const response = await fetch(historyPage);
   if (!response.ok) return;
-  const jobs = (await response.json()).results;
+  const page = await response.json();
+  const more = document.getElementById("history-more");
+  more.hidden = !page.next;
+  historyPage = page.next && `/api/v1/jobs/${new URL(page.next).search}`;  // same origin as this page
+  const jobs = page.results;
   if (!jobs.length) return;
   const list = document.getElementById("history");
-  list.replaceChildren(...jobs.map((job) => {
+  if (list.querySelector("li.muted")) list.replaceChildren();  // "None yet."
+  list.append(...jobs.map((job) => {
     const item = document.createElement("li");
     const link = document.createElement("a");
     link.href = `/jobs/${job.id}/`;
@@ -132,6 +147,56 @@ document.getElementById("example-button").addEventListener("click", () => {
   if (currentKind() === "maze") mazeEditor.readText();
   if (currentKind() === "arc") arcEditor.readText();
 });
+
+function loadPuzzle(kind, puzzle, source) {
+  // A whole puzzle from the gallery or a share link (text, or an ARC task object), into its kind's editor;
+  // source: where it came from, as the ARC editor shows it ("from a shared link").
+  form.querySelector(`input[name=kind][value=${kind}]`).checked = true;
+  showKind();
+  const sentence = `${source[0].toUpperCase()}${source.slice(1)}.`;
+  if (kind === "sudoku") {
+    sudokuEditor.load(puzzle);
+    sudokuEditor.say(sentence);
+  } else if (kind === "maze") mazeEditor.load(puzzle, sentence);
+  else arcEditor.loadTask(puzzle, source);
+}
+
+function openSharedLink() {
+  try {
+    const shared = sharedPuzzle(location.hash);
+    if (shared) loadPuzzle(shared.kind, shared.puzzle, "from a shared link");
+  } catch (error) {
+    showError(`The puzzle in this link could not be opened: ${error.message}.`);
+  }
+}
+
+async function share() {
+  showError("");
+  const kind = currentKind();
+  const box = document.getElementById("share");
+  const field = document.getElementById("share-link");
+  const note = document.getElementById("share-note");
+  try {
+    field.value = shareLink(kind, kind === "arc" ? arcEditor.toTask() : text.value);
+  } catch (error) {
+    showError(`Nothing to share yet: ${error.message}.`);
+    return;
+  }
+  box.hidden = false;
+  field.select();
+  try {
+    await navigator.clipboard.writeText(field.value);
+    note.textContent = "Link copied to the clipboard.";
+  } catch (error) {  // no clipboard access: the link is selected in the box
+    note.textContent = "Copy the link from the box.";
+  }
+}
+
+document.getElementById("share-button").addEventListener("click", share);
+document.getElementById("history-more").addEventListener("click", showHistory);
+window.addEventListener("hashchange", openSharedLink);
 if (!text.value) text.value = EMPTY.sudoku;
 showKind();
+openSharedLink();
+showGallery(document.getElementById("gallery"), loadPuzzle);
 showHistory();
