@@ -309,3 +309,34 @@ def test_screenshots_of_the_playground_fit_the_screen(stack, active_checkpoints,
     assert maze_board["x"] + maze_board["width"] <= width
     screenshot(page, name.replace("playground-", "playground-maze-"))
     context.close()
+
+
+def test_on_a_phone_the_digit_pad_fills_cells_and_a_finger_paints_maze_walls(stack, active_checkpoints, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(stack.base_url + "/")
+    page.locator("#sudoku-editor .cell").nth(40).tap()
+    page.get_by_role("button", name="Enter 7").tap()
+    assert sudoku_text(page)[40] == "7"
+    page.get_by_role("button", name="Clear the cell").tap()  # the cursor moved on to the next cell
+    page.locator("#sudoku-editor .cell").nth(40).tap()
+    page.get_by_role("button", name="Clear the cell").tap()
+    assert sudoku_text(page) == "." * 81
+
+    page.get_by_role("radio", name="Maze").tap()
+    board = page.locator("#maze-editor")
+    cells = [board.locator(".cell").nth(4 * 10 + c) for c in range(1, 9)]
+    cells[0].scroll_into_view_if_needed()
+    points = []
+    for each in cells:
+        box = each.bounding_box()
+        points.append({"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2})
+    cdp = context.new_cdp_session(page)
+    events = [("touchStart", [points[0]])] + [("touchMove", [point]) for point in points[1:]] + [("touchEnd", [])]
+    for kind, touch_points in events:
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": touch_points})
+    cdp.detach()
+
+    assert maze_rows(page)[4] == " ######## "
+    assert page.evaluate("window.scrollX") == 0
+    context.close()
