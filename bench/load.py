@@ -17,6 +17,7 @@ time of one lone job measured first in the same run.
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -62,6 +63,8 @@ def watch(ws_base: str, job: dict, expected_steps: int) -> dict:
                 return {"status": message["status"], "delays": delays,
                         "batch_size": (message.get("result") or {}).get("batch_size"),
                         "lost": expected_steps - len(steps), "duplicates": len(steps) - len(set(steps))}
+            if message["type"] != "step":
+                raise RuntimeError(f"unexpected message {json.dumps(message)[:300]}")
             delays.append(time.time() - message["saved_at"])
             steps.append(message["step"])
 
@@ -136,6 +139,18 @@ def report(clients: int, lone_wall: float, results: list, errors: list, wall: fl
     return not (lost or duplicated or not_done or errors)
 
 
+def last_server_traceback(log_path: Path, lines: int = 12) -> str:
+    """The innermost frames and the exception of the last traceback the playground logged: why a request
+    failed, from the server's side."""
+    text = log_path.read_text(errors="replace")
+    start = text.rfind("Traceback (most recent call last)")
+    if start < 0:
+        return "(no traceback in the server log)"
+    body = text[start:].splitlines()
+    end = next((i for i, line in enumerate(body) if i and not line.startswith(" ")), len(body) - 1)
+    return "\n".join(body[max(0, end + 1 - lines):end + 1])
+
+
 @contextmanager
 def private_database(url: str | None):
     """DATABASE_URL for the run: SQLite in its folder by default, or a new database on a PostgreSQL server."""
@@ -165,6 +180,7 @@ def main() -> None:
     parser.add_argument("--worker-processes", type=int, default=1, help="processes in the worker's pool")
     parser.add_argument("--database", help="a PostgreSQL server URL to use instead of SQLite (a private "
                                            "database is created on it and dropped afterwards)")
+    parser.add_argument("--keep-log", metavar="FILE", help="copy the playground's log (web, worker, Redis) here")
     args = parser.parse_args()
     rounds = [int(n) for n in args.ramp.split(",")] if args.ramp else [args.clients]
 
@@ -179,18 +195,21 @@ def main() -> None:
             body = {"kind": args.kind, "puzzle": PUZZLES[args.kind], "steps": args.steps}
             run_clients(base, ws_base, body, args.steps, 1)  # warm-up: load the checkpoint once
             _, _, lone_wall, _ = run_clients(base, ws_base, body, args.steps, 1)
-            print(f"kind {args.kind}, {args.steps} steps each, untrained checkpoint made by `make run`, "
+            print(f"kind {args.kind}, {args.steps} steps each, the active checkpoint of `make run`, "
                   f"database {'PostgreSQL' if database else 'SQLite'}, {args.worker_processes} worker process(es)")
             print(f"lone job (baseline, same run): {lone_wall:.2f} s")
             for clients in rounds:
                 if not report(clients, lone_wall, *run_clients(base, ws_base, body, args.steps, clients)):
                     print(f"breaking point: {clients} clients (first round with a lost step, a failed job or an error)")
+                    print("last server-side traceback:\n" + last_server_traceback(Path(folder) / "playground.log"))
                     break
             else:
                 print(f"no breaking point up to {rounds[-1]} clients")
         finally:
             playground.send_signal(signal.SIGTERM)
             playground.wait(timeout=60)
+            if args.keep_log:
+                shutil.copyfile(Path(folder) / "playground.log", args.keep_log)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ Limits and failures, each ending with a close code (daphne can send only 1000 an
 """
 
 import asyncio
+import functools
 import logging
 from urllib.parse import parse_qs
 
@@ -49,9 +50,9 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         except REDIS_DOWN as error:
-            logger.warning("job stream %s ended: Redis is unreachable (%s)", scope.get("path"), error)
-            await self._end(CLOSE_TRY_AGAIN_LATER, "the live stream is unavailable (Redis is down); reconnect in a few "
-                                                   "seconds with ?after=<last step>")
+            logger.warning("job stream %s ended: Redis is unreachable or busy (%s)", scope.get("path"), error)
+            await self._end(CLOSE_TRY_AGAIN_LATER, "the live stream is unavailable (Redis is down or busy); reconnect "
+                                                   "in a few seconds with ?after=<last step>")
         finally:
             await self._free_slot()  # when the consumer ended some other way than a disconnect
 
@@ -64,17 +65,20 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
         if self.last_step is None:
             await self.close(code=4400)
             return
-        if not await self._job_exists():
-            await self.close(code=4404)
-            return
         if not await self._take_slot():
             limit = settings.TRM_MAX_SOCKETS_PER_CLIENT
             await self._end(CLOSE_TOO_MANY_SOCKETS, f"too many open streams: a client may watch at most {limit} at "
                                                     "once; close one to open another")
             return
+        # Join before reading what is saved, so that a step published in between arrives live (duplicates are
+        # dropped by number). The read also tells whether the job exists: one database trip per connect.
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
         steps, job = await self._saved_steps_and_job()
+        if job is None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.close(code=4404)
+            return
+        await self.accept()
         for message in steps:
             await self._send_step(message)
         if job.is_finished:
@@ -88,14 +92,15 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
             return None
         return after if after >= 0 else None
 
-    @database_sync_to_async
-    def _job_exists(self) -> bool:
-        return SolveJob.objects.filter(id=self.job_id).exists()
-
-    @database_sync_to_async
+    # Not thread-sensitive: these reads run in the executor's threads side by side instead of queueing on
+    # the one thread that all consumers of this process would otherwise share (a burst of 400 viewers
+    # connecting at once waited long enough there for daphne to drop handshakes).
+    @functools.partial(database_sync_to_async, thread_sensitive=False)
     def _saved_steps_and_job(self):
         # Read the job first: if it is finished then, every one of its steps is already saved.
-        job = SolveJob.objects.get(id=self.job_id)
+        job = SolveJob.objects.filter(id=self.job_id).first()
+        if job is None:
+            return [], None
         steps = [step_message(step) for step in job.steps.filter(number__gt=self.last_step).order_by("number")]
         # Events placed after a step not read yet are left to the live path (they were published after the
         # group was joined), so that none is sent ahead of its step.

@@ -17,6 +17,7 @@ give them together). A config uses the reference's names (its all_config.yaml is
     puzzle_emb_lr: 1.0e-4
     puzzle_emb_weight_decay: 1.0
     ema: true
+    load_checkpoint: runs/first/model.safetensors   # optional: start from these weights, not random ones
 
 A batch of puzzles is carried from one update to the next. Each update runs one supervision step on every
 puzzle of the carried batch: H_cycles - 1 cycles without gradient, then one with it, then the answer and
@@ -112,6 +113,7 @@ class TrainConfig:
     eval_every: int | None = None  # updates between held-out evaluations of the EMA weights (None: never)
     eval_limit: int | None = 1000  # held-out puzzles per evaluation (None: the whole test split)
     eval_at_end: bool = True  # evaluate the final checkpoint and record the figures in its provenance
+    load_checkpoint: str | None = None  # start from these weights (either format, same shape) instead of random ones
 
     @property
     def data_path(self) -> Path:
@@ -397,6 +399,27 @@ def _format_seconds(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
+def starting_weights(path: str, model_config: TRMConfig) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The weights of checkpoint `path` as float32 tensors for a model of `model_config`, and a summary of
+    how they were made (for the new checkpoint's provenance, so its whole history stays readable); a checkpoint of
+    another shape, kind or dataset vocabulary is refused with the first difference. Only the weights are
+    taken: the optimiser, its schedule and the EMA start afresh, as the reference's `load_checkpoint` does."""
+    from solver.checkpoint import CheckpointError, check_tensors, read_checkpoint
+
+    try:
+        tensors, stored, earlier = read_checkpoint(path, kind=model_config.kind)
+        check_tensors(tensors, model_config, f"load_checkpoint {path}")
+    except (CheckpointError, OSError) as e:
+        raise TrainConfigError(f"load_checkpoint: {e}") from None
+    for name in ("mlp_t", "pos_encodings"):  # same tensor shapes, different meaning
+        if getattr(stored, name) != getattr(model_config, name):
+            raise TrainConfigError(f"load_checkpoint: {path} has {name}={getattr(stored, name)!r}, this run "
+                                   f"{getattr(model_config, name)!r}")
+    history = {"checkpoint": str(path), "training_step": earlier.get("training_step"),
+               "train_seconds": earlier.get("train_seconds"), "started_from": earlier.get("started_from")}
+    return {name: t.float() for name, t in tensors.items()}, history
+
+
 class Trainer:
     """One training run: model, optimisers, EMA, carried batch, data stream and bookkeeping."""
 
@@ -409,6 +432,10 @@ class Trainer:
         self.model_config = config.model_config(self.split)
         device = self.process.device
         self.model = init_weights(TRM(self.model_config), torch.Generator().manual_seed(config.seed)).to(device)
+        self.started_from: dict[str, Any] | None = None  # what load_checkpoint's file says of its own training
+        if config.load_checkpoint:
+            weights, self.started_from = starting_weights(config.load_checkpoint, self.model_config)
+            self.model.load_state_dict(weights)
         self.model.train()
         self.adam = AdamAtan2(self.model.parameters(), lr=0.0, betas=(config.beta1, config.beta2),
                               weight_decay=config.weight_decay)
@@ -474,6 +501,8 @@ class Trainer:
         }
         if self.evaluation is not None:
             provenance["evaluation"] = self.evaluation
+        if self.started_from is not None:
+            provenance["started_from"] = self.started_from
         identifiers = self.config.data_path / "identifiers.json"
         if identifiers.is_file():  # ARC: the task (and augmentation) each puzzle-embedding row was trained for
             provenance["puzzle_identifiers"] = json.loads(identifiers.read_text())

@@ -183,3 +183,13 @@ def test_open_sockets_keep_their_slots_beyond_one_lease(daphne, waiting_job, slo
         with stream(daphne, waiting_job) as refused:
             assert closing_message(refused)["code"] == 4429
         job_cancel(job=waiting_job)
+
+
+def test_a_stream_of_a_job_that_does_not_exist_is_refused_and_holds_no_slot(daphne, active_checkpoints, slots):
+    from websockets.exceptions import InvalidStatus
+
+    wait_for(lambda: slots() == 0, "sockets of an earlier test still hold slots")
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{daphne.ws_url}/ws/jobs/00000000-0000-4000-8000-000000000000/", open_timeout=10)
+    assert refused.value.response.status_code == 403  # closed before the handshake completed
+    wait_for(lambda: slots() == 0, "a refused stream gives back the slot it took")

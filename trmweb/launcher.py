@@ -21,6 +21,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TRM_VAR_DIR", BASE_DIR / "var"))
 
 
+
+def daphne_endpoint(host: str, port: str, backlog: str) -> str:
+    """daphne's listening endpoint. Twisted's default backlog is 50: in a burst of 200 clients connecting
+    at once, some were reset. The endpoint syntax escapes the colons of an IPv6 address."""
+    escaped = host.replace(":", "\\:")
+    return f"tcp:port={port}:interface={escaped}:backlog={backlog}"
+
+
 def _say(message: str) -> None:
     print(f"[playground] {message}", flush=True)
 
@@ -107,7 +115,8 @@ def main() -> int:
         # Children get their own session so a terminal's Ctrl-C reaches only us; we stop them in order.
         worker = [sys.executable, "-m", "celery", "-A", "trmweb", "worker", "--loglevel", "INFO",
                   "--concurrency", env.get("TRM_WORKER_CONCURRENCY", "1")]
-        web = [sys.executable, "-m", "daphne", "-b", host, "-p", port, "trmweb.asgi:application"]
+        endpoint = daphne_endpoint(host, port, env.get("TRM_LISTEN_BACKLOG", "1024"))
+        web = [sys.executable, "-m", "daphne", "-e", endpoint, "trmweb.asgi:application"]
         for command in (worker, web):
             children.append(subprocess.Popen(command, cwd=BASE_DIR, env=env, start_new_session=True))
         page = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/"

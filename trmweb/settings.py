@@ -92,7 +92,19 @@ def _database_from_url(url: str) -> dict:
         }
         # A file, not memory, so the worker and web processes a test starts see the test database.
         database["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
-    elif database["ENGINE"] not in ("django.db.backends.postgresql",):
+    elif database["ENGINE"] == "django.db.backends.postgresql":
+        # Under ASGI every request in flight runs its database work in a thread of its own, each with a
+        # connection: 200 clients at once opened 200 and PostgreSQL (max_connections 100 by default) refused
+        # the rest with 500s. A pool per process bounds that; a request waits for a free connection, and
+        # one that waits longer than the timeout is answered 503 (puzzles.api.errors).
+        pool_size = env_int("DJANGO_DB_POOL_MAX_SIZE", 16, minimum=0)
+        if pool_size and database["CONN_MAX_AGE"]:
+            raise ImproperlyConfigured("DJANGO_DB_CONN_MAX_AGE needs DJANGO_DB_POOL_MAX_SIZE=0: "
+                                       "a pooled connection is already kept between requests")
+        if pool_size:
+            database.setdefault("OPTIONS", {})["pool"] = {
+                "min_size": 0, "max_size": pool_size, "timeout": env_int("DJANGO_DB_POOL_TIMEOUT", 20, minimum=1)}
+    else:
         raise ImproperlyConfigured(f"DATABASE_URL uses {database['ENGINE']}; use sqlite:// or postgres://")
     return database
 
@@ -125,15 +137,22 @@ MEDIA_ROOT = Path(env_str("TRM_MEDIA_ROOT", str(VAR_DIR / "media")))
 # the embedded one it starts; see trmweb/redis_server.py.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# Redis connections one process opens for the channel layer, and again for the socket-slot counter; a
+# request that finds them all busy waits up to the timeout (then the stream closes 4503, "try again").
+REDIS_POOL_SIZE = env_int("TRM_REDIS_POOL_SIZE", 50, minimum=2)
+REDIS_POOL_TIMEOUT = env_int("TRM_REDIS_POOL_TIMEOUT", 10, minimum=1)
+
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "trmweb.channel_layer.WaitingRedisChannelLayer",
         "CONFIG": {
             # redis-py's default read timeout (5 s) equals the layer's blocking-pop timeout; give reads room.
             # A Redis that restarted leaves each pool a dead connection: retry once on a fresh one instead of
             # failing the next stream or step (redis-py retries nothing unless told).
             "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 3,
-                       "retry": AsyncRetry(ExponentialBackoff(cap=0.5, base=0.1), 2)}],
+                       "retry": AsyncRetry(ExponentialBackoff(cap=0.5, base=0.1), 2),
+                       # Per process: a burst of connecting viewers waits for a free connection.
+                       "max_connections": REDIS_POOL_SIZE, "timeout": REDIS_POOL_TIMEOUT}],
             # A viewer that falls behind may hold every step of a 16-step solve with fine frames.
             "capacity": env_int("TRM_CHANNEL_CAPACITY", 1000, minimum=10),
             "expiry": 60,

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import OperationalError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -21,6 +22,11 @@ def json_exception_handler(exc, context):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return Response({"error": f"the request body is larger than {limit:,} bytes, the most the API accepts"},
                         status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, OperationalError):
+        # The database is down or every pooled connection stayed busy past the pool's timeout. The request's
+        # transaction did not commit, so nothing of it was saved: the client may simply send it again.
+        return Response({"error": "the database is busy or unreachable; nothing was saved, try again shortly"},
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
     response = exception_handler(exc, context)
     if response is None:
         return None

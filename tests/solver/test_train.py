@@ -17,7 +17,7 @@ from solver.checkpoint import checkpoint_info, load_checkpoint
 from solver.data import BatchPosition, load_split, train_batches
 from solver.losses import IGNORE_LABEL_ID, act_loss, stablemax_cross_entropy
 from solver.optim import AdamAtan2, EMA, lr_at, sparse_sign_sgd_
-from solver.train import TrainConfigError, load_train_config, register, train
+from solver.train import Trainer, TrainConfigError, load_train_config, register, train
 from tests.solver.conftest import tiny_model
 
 
@@ -245,6 +245,31 @@ def test_resume_after_interruption_gives_the_same_losses(tmp_path, one_thread):
     b, _ = load_checkpoint(resumed.checkpoint)
     for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(x, y), name
+
+
+def test_training_can_start_from_a_checkpoints_weights_and_records_it(tmp_path, one_thread):
+    data = write_sudoku_dataset(tmp_path / "data")
+    first = train(tiny_config(data, tmp_path / "first", max_steps=12, eval_at_end=False), log=lambda _: None)
+    trained, _ = load_checkpoint(first.checkpoint)
+
+    config = tiny_config(data, tmp_path / "second", max_steps=4, eval_at_end=False,
+                         load_checkpoint=str(first.checkpoint))
+    trainer = Trainer(config, log=lambda _: None)
+    for name, weight in trained.state_dict().items():
+        assert torch.equal(trainer.model.state_dict()[name], weight), name
+    fresh = Trainer(tiny_config(data, tmp_path / "fresh", max_steps=4), log=lambda _: None)
+    assert not torch.equal(fresh.model.state_dict()["lm_head.weight"], trained.state_dict()["lm_head.weight"])
+
+    second = train(config, log=lambda _: None)
+    started_from = checkpoint_info(second.checkpoint)["provenance"]["started_from"]
+    assert started_from["checkpoint"] == str(first.checkpoint) and started_from["training_step"] == 12
+
+    with pytest.raises(TrainConfigError, match="load_checkpoint: .*shape"):
+        Trainer(tiny_config(data, tmp_path / "other", arch={**TINY_ARCH, "puzzle_emb_len": 2},
+                            load_checkpoint=str(first.checkpoint)), log=lambda _: None)
+    with pytest.raises(TrainConfigError, match="load_checkpoint: .*does not exist|load_checkpoint: .*No such"):
+        Trainer(tiny_config(data, tmp_path / "missing", load_checkpoint=str(tmp_path / "nothing.safetensors")),
+                log=lambda _: None)
 
 
 def test_train_command_reads_yaml_with_overrides(tmp_path, one_thread, capsys):
