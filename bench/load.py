@@ -180,6 +180,7 @@ def main() -> None:
     parser.add_argument("--worker-processes", type=int, default=1, help="processes in the worker's pool")
     parser.add_argument("--database", help="a PostgreSQL server URL to use instead of SQLite (a private "
                                            "database is created on it and dropped afterwards)")
+    parser.add_argument("--lone-runs", type=int, default=5, help="lone jobs timed one after another for the baseline")
     parser.add_argument("--keep-log", metavar="FILE", help="copy the playground's log (web, worker, Redis) here")
     args = parser.parse_args()
     rounds = [int(n) for n in args.ramp.split(",")] if args.ramp else [args.clients]
@@ -194,10 +195,11 @@ def main() -> None:
             base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
             body = {"kind": args.kind, "puzzle": PUZZLES[args.kind], "steps": args.steps}
             run_clients(base, ws_base, body, args.steps, 1)  # warm-up: load the checkpoint once
-            _, _, lone_wall, _ = run_clients(base, ws_base, body, args.steps, 1)
+            lone_wall = statistics.median(run_clients(base, ws_base, body, args.steps, 1)[2] for _ in range(args.lone_runs))
             print(f"kind {args.kind}, {args.steps} steps each, the active checkpoint of `make run`, "
                   f"database {'PostgreSQL' if database else 'SQLite'}, {args.worker_processes} worker process(es)")
-            print(f"lone job (baseline, same run): {lone_wall:.2f} s")
+            print(f"lone job (baseline, same run; median of {args.lone_runs}): {lone_wall:.3f} s, "
+                  f"batching window {os.environ.get('TRM_BATCH_WINDOW_MS', 'default')} ms")
             for clients in rounds:
                 if not report(clients, lone_wall, *run_clients(base, ws_base, body, args.steps, clients)):
                     print(f"breaking point: {clients} clients (first round with a lost step, a failed job or an error)")

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-from solver.checkpoint import load_checkpoint
+import torch
+
+from solver.checkpoint import checkpoint_info, load_checkpoint
 
 CACHE_SIZE = 3
 _cache: OrderedDict = OrderedDict()
@@ -22,14 +24,21 @@ def checkpoint_file(path: str) -> Path:
     return file if file.is_absolute() else Path(settings.BASE_DIR) / file
 
 
+def compute_dtype(path: str, device: str) -> torch.dtype | None:
+    """None (load_checkpoint's choice: fp32 on a CPU) unless TRM_CPU_DTYPE asks for the trained dtype."""
+    if device != "cpu" or settings.TRM_CPU_DTYPE == "float32":
+        return None
+    return getattr(torch, checkpoint_info(checkpoint_file(path))["config"]["forward_dtype"])
+
+
 def cached_model(path: str, content_hash: str, *, device: str = "cpu"):
     """(model, config) for a checkpoint on `device`, loading it on first use."""
-    key = (str(checkpoint_file(path)), content_hash, device)
+    key = (str(checkpoint_file(path)), content_hash, device, settings.TRM_CPU_DTYPE)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-        loaded = load_checkpoint(checkpoint_file(path), device=device)
+        loaded = load_checkpoint(checkpoint_file(path), device=device, dtype=compute_dtype(path, device))
         _cache[key] = loaded
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
