@@ -20,6 +20,7 @@ Limits and failures, each ending with a close code (daphne can send only 1000 an
 import asyncio
 import functools
 import logging
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -119,6 +120,8 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
             return
         else:
             self.last_step = message["step"]
+            # As late as the consumer can: what follows is daphne, the socket and the client (puzzles/messages.py).
+            message = {**message, "relayed_at": time.time()}
         await self.send_json(message)
 
     async def _send_status(self, message: dict) -> None:

@@ -1,8 +1,24 @@
 """The JSON shapes of a job's stream, built in one place for the live path and the replay path.
 
-`step` and `status` are every job's. An ARC job answered by test-time fitting (solver/test_time.py) also
-streams events, each with `seq` (1-based order within the job) and `after_step` (the steps saved before it;
-a replay sends it right after that step), in this order:
+`step` and `status` are every job's. A `step` message carries timestamps (Unix seconds, `time.time()`, one
+machine's clock) that split its way from the worker to the viewer (bench/streaming.py measures them):
+
+    saved_at       the step's row was created (`Step.created_at`: set as the INSERT is prepared, so moments
+                   before the commit); the same on both paths
+    computed_at    live only: the worker had the step's tensors, before decoding and saving them
+    committed_at   live only: the transaction that saved the step (and its batch companions) had committed
+    published_at   live only: the worker handed the message to the channel layer (a batch's steps go one
+                   after another, so a later job of the batch waits for the earlier ones' publishes)
+    relayed_at     the consumer was about to send the message to this socket (live and replay)
+
+so that, on the live path, computed_at <= saved_at <= committed_at <= published_at <= relayed_at. A replayed
+step is built from its row, which keeps no worker times: it has `saved_at` and `relayed_at` only. The times
+say when this copy was delivered, so a live and a replayed copy of one step differ in them
+(`without_delivery_times` compares the rest).
+
+An ARC job answered by test-time fitting (solver/test_time.py) also streams events, each with `seq`
+(1-based order within the job) and `after_step` (the steps saved before it; a replay sends it right after
+that step), in this order:
 
     {"type": "phase", "phase": "fit", "augmentations": K, "fit_steps": N, "seconds": 0}
     {"type": "fit", "step", "steps", "loss", "accuracy", "exact_accuracy", "seconds"}    (at most ~200 of them)
@@ -21,8 +37,12 @@ A task the checkpoint was trained on skips the fit: no `fit` messages, `"fitted"
 
 from puzzles.models import JobEvent, SolveJob, Step
 
+# The timestamps of one delivery of a step (see above); `saved_at` is the row's own.
+DELIVERY_TIMES = ("computed_at", "committed_at", "published_at", "relayed_at")
+
 
 def step_message(step: Step) -> dict:
+    """The step as saved: what a replay sends (with the consumer's `relayed_at`)."""
     message = {
         "type": "step",
         "step": step.number,
@@ -31,7 +51,6 @@ def step_message(step: Step) -> dict:
         "halt_prob": step.halt_prob,
         "q_halt_logit": step.q_halt_logit,
         "seconds": step.seconds,
-        # When the step was saved (Unix seconds): clients on the same clock can measure delivery delay.
         "saved_at": step.created_at.timestamp(),
     }
     if step.frames:
@@ -39,6 +58,16 @@ def step_message(step: Step) -> dict:
     if len(step.answers) > 1:
         message["grids"] = step.answers
     return message
+
+
+def live_step_message(step: Step, *, computed_at: float, committed_at: float) -> dict:
+    """The step message as the worker publishes it right after saving: the row's, plus the worker's times."""
+    return {**step_message(step), "computed_at": computed_at, "committed_at": committed_at}
+
+
+def without_delivery_times(message: dict) -> dict:
+    """The message less the times of its delivery: what a live and a replayed copy of a step share."""
+    return {key: value for key, value in message.items() if key not in DELIVERY_TIMES}
 
 
 def status_message(job: SolveJob) -> dict:

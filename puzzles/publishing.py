@@ -9,6 +9,7 @@ Delivery through the layer is at-most-once; the database rows are the record.
 import asyncio
 import logging
 import threading
+import time
 
 from channels.layers import get_channel_layer
 
@@ -55,7 +56,8 @@ publisher = _Publisher()
 
 
 def publish_step(job_id, step_message: dict) -> bool:
-    return publisher.send(job_id, {"type": "job.step", "payload": step_message})
+    # Stamped at the hand-over to the layer, so that what follows is Redis and the consumer (puzzles/messages.py).
+    return publisher.send(job_id, {"type": "job.step", "payload": {**step_message, "published_at": time.time()}})
 
 
 def publish_status(job_id, status_message: dict) -> bool:

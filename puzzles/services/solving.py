@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from puzzles.messages import status_message, step_message
+from puzzles.messages import live_step_message, status_message
 from puzzles.model_cache import cached_model
 from puzzles.models import SolveJob, Step
 from puzzles.publishing import publish_status, publish_step
@@ -201,6 +201,7 @@ def _run_batch(jobs: list[SolveJob]) -> None:
 
 def _record_step(codec, output, members: list[_Member]) -> None:
     """Save this step of every member job in one transaction, then publish each."""
+    computed_at = time.time()  # from here on it is streaming overhead (puzzles/messages.py, bench/streaming.py)
     new_steps = []
     for member in members:
         first_row = member.rows.start
@@ -226,5 +227,6 @@ def _record_step(codec, output, members: list[_Member]) -> None:
     with transaction.atomic():
         Step.objects.bulk_create(new_steps)
         SolveJob.objects.filter(id__in=[m.job.id for m in members]).update(heartbeat_at=timezone.now())
+    committed_at = time.time()
     for step in new_steps:
-        publish_step(step.job_id, step_message(step))
+        publish_step(step.job_id, live_step_message(step, computed_at=computed_at, committed_at=committed_at))
