@@ -195,6 +195,18 @@ def test_share_links_reopen_the_same_sudoku_maze_and_arc_task(stack, active_chec
     sudoku_grid = sudoku_text(page)
     sudoku_link = share_link(page)
     assert sudoku_link == f"{stack.base_url}/#sudoku={sudoku_grid}"
+    # Editing after sharing: the box says its link is of the old puzzle; sharing again makes a fresh one.
+    page.locator("#sudoku-editor .cell").nth(1).click()
+    page.keyboard.type("8")
+    page.locator("#share-note", has_text="changed since this link was made").wait_for()
+    assert "stale" in page.locator("#share-link").get_attribute("class")
+    assert share_link(page) == f"{stack.base_url}/#sudoku={sudoku_text(page)}" != sudoku_link
+    assert "stale" not in page.locator("#share-link").get_attribute("class")
+    page.locator("#sudoku-editor .cell").nth(1).click()
+    page.keyboard.press("Delete")
+    page.locator("#share-note", has_text="changed since").wait_for()
+    assert sudoku_text(page) == sudoku_grid
+    assert share_link(page) == sudoku_link
 
     page.get_by_role("radio", name="Maze").check()
     drag_across(page, page.locator("#maze-editor"), [(3, c) for c in range(2, 8)], 10)

@@ -192,7 +192,33 @@ async function share() {
   }
 }
 
-document.getElementById("share-button").addEventListener("click", share);
+function currentShareLink() {
+  try {
+    const kind = currentKind();
+    return shareLink(kind, kind === "arc" ? arcEditor.toTask() : text.value);
+  } catch (error) {  // a board that cannot be shared right now differs from the shared one all the same
+    return null;
+  }
+}
+
+function flagStaleShareLink() {
+  // The editors change the puzzle in their own event handlers; this runs after them. Once the puzzle is
+  // not the one the box's link holds, say so rather than leave an old link looking current.
+  const box = document.getElementById("share");
+  const field = document.getElementById("share-link");
+  if (box.hidden || field.classList.contains("stale") || currentShareLink() === field.value) return;
+  field.classList.add("stale");
+  document.getElementById("share-note").textContent =
+    "The puzzle has changed since this link was made: press Share again for a link to the new one.";
+}
+
+document.getElementById("share-button").addEventListener("click", () => {
+  document.getElementById("share-link").classList.remove("stale");
+  share();
+});
+for (const type of ["input", "change", "keyup", "pointerup"]) {
+  document.addEventListener(type, () => setTimeout(flagStaleShareLink, 0));
+}
 document.getElementById("history-more").addEventListener("click", showHistory);
 window.addEventListener("hashchange", openSharedLink);
 if (!text.value) text.value = EMPTY.sudoku;
