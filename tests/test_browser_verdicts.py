@@ -96,6 +96,14 @@ def test_a_maze_answer_around_the_block_is_valid_but_longer(judge):
     assert verdict == {"status": "valid", "text": "Valid but longer: 8 steps, shortest 4.", "marked": []}
 
 
+def test_a_maze_path_that_runs_beside_itself_is_a_path_not_a_branch(judge):
+    room = ["#######", "#S    #", "#     #", "#    G#", "#######"]
+    # S, right, down, left (beside S), down, then right to G: every marked cell once.
+    answer = ["#######", "#So   #", "#oo   #", "#ooooG#", "#######"]
+    verdict = judge("maze", {"grid": room}, {"grid": answer})
+    assert verdict == {"status": "valid", "text": "Valid but longer: 8 steps, shortest 6.", "marked": []}
+
+
 @pytest.mark.parametrize(("changes", "reason", "marked"), [
     ([(1, "#Soo G#")], "the path stops before G", [[1, 3]]),
     ([(1, "#S   G#")], "no path leaves S", [[1, 1]]),

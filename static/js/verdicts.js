@@ -171,6 +171,32 @@ function mazeReference(puzzle) {
   return {shortest: mazeShortestPath(puzzle)};
 }
 
+function mazeWalkThroughAll(puzzle, onPath, start, goal, budget = 200000) {
+  // Whether one walk from S to G steps on every marked cell exactly once (depth-first, with backtracking);
+  // "too many" when that takes more than `budget` moves to decide (only a sprawl of marked cells does).
+  const visited = new Set([start.join()]);
+  let work = 0;
+  const walk = (cell) => {
+    work += 1;
+    if (work > budget) throw new RangeError("budget");
+    if (cell[0] === goal[0] && cell[1] === goal[1]) return visited.size === onPath.size;
+    for (const next of mazeNeighbours(puzzle, cell)) {
+      const key = next.join();
+      if (!onPath.has(key) || visited.has(key)) continue;
+      visited.add(key);
+      if (walk(next)) return true;
+      visited.delete(key);
+    }
+    return false;
+  };
+  try {
+    return walk(start);
+  } catch (error) {
+    if (error instanceof RangeError) return "too many";
+    throw error;
+  }
+}
+
 function mazePathFault(puzzle, answer) {
   // Why the answer's 'o' cells are not one simple path from S to G: {reason, marked}, or {length} when they are.
   if (answer.length !== puzzle.length || answer.some((row, r) => row.length !== puzzle[r].length)) {
@@ -191,7 +217,12 @@ function mazePathFault(puzzle, answer) {
     const ways = mazeNeighbours(puzzle, cell)
       .filter((next) => onPath.has(next.join()) && !(previous && next[0] === previous[0] && next[1] === previous[1]));
     if (ways.length === 0) return {reason: moves ? "the path stops before G" : "no path leaves S", marked: [cell]};
-    if (ways.length > 1) return {reason: "the path branches", marked: [cell]};
+    if (ways.length > 1) {
+      // Two ways on: a branch, or a path that runs beside itself (never a shortest one, but a path).
+      const through = mazeWalkThroughAll(puzzle, onPath, start, goal);
+      if (through === "too many") return {reason: "the marked cells branch too often to tell whether they form one path", marked: [cell]};
+      return through ? {length: onPath.size - 1} : {reason: "the path branches", marked: [cell]};
+    }
     [previous, cell] = [cell, ways[0]];
     moves += 1;
   }
