@@ -120,8 +120,9 @@ def test_fitting_options_are_refused_for_other_kinds(stack, active_checkpoints):
 def test_the_job_page_shows_the_loss_curve_the_views_and_the_vote(stack, active_checkpoints, page, width, scheme):
     status, job = submit(stack)
     assert status == 202, job
-    errors = []
+    errors, sockets = [], []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("websocket", lambda socket: sockets.append(socket.url))
     page.set_viewport_size({"width": width, "height": 800})
     page.emulate_media(color_scheme=scheme)
 
@@ -138,6 +139,7 @@ def test_the_job_page_shows_the_loss_curve_the_views_and_the_vote(stack, active_
     assert "2 views voted" in panel.locator(".arc-fit-phase").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing overflows a phone
     assert errors == []
+    assert len(sockets) == 1  # steps and the fit's phases share the page's one stream
 
 
 def test_the_fit_panel_stays_hidden_for_other_kinds(stack, active_checkpoints, page):

@@ -1,7 +1,7 @@
 // The three phases of an ARC job answered by test-time fitting (puzzles/messages.py): the loss curve of the
 // puzzle-embedding fit (inline SVG), the augmented views of the first test input with their answers mapped
-// back to the task's frame, and the vote with its two attempts. It watches the job's stream with a JobStream
-// of its own (job-stream.js: same reconnection, ?after), which hands it the messages JobStream does not know.
+// back to the task's frame, and the vote with its two attempts. The job page's one JobStream hands it those
+// messages (job.js: onEvent); a replay after a reconnection may repeat some, which the view keys absorb.
 "use strict";
 
 const ARC_FIT_TYPES = new Set(["phase", "fit", "aug_step", "vote"]);
@@ -186,21 +186,9 @@ class ArcFitView {
   }
 }
 
-class ArcFitStream extends JobStream {
-  constructor(jobId, view) {
-    super(jobId);
-    this.view = view;
-  }
-
-  receive(message) {
-    if (ARC_FIT_TYPES.has(message.type)) this.view.receive(message);
-    else super.receive(message);
-  }
-}
-
-(function startArcFit() {
+function arcFitViewForPage() {
+  // The view of an ARC job page, or null on any other page or kind.
   const root = document.getElementById("arc-fit");
   const job = document.getElementById("job");
-  if (!root || !job || job.dataset.kind !== "arc") return;
-  new ArcFitStream(job.dataset.jobId, new ArcFitView(root)).start();
-})();
+  return root && job && job.dataset.kind === "arc" ? new ArcFitView(root) : null;
+}

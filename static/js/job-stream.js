@@ -7,7 +7,8 @@ const STREAM_RETRY_FIRST_MS = 500;
 const STREAM_RETRY_MAX_MS = 8000;
 
 class JobStream {
-  // callbacks: onStep(step, stream), onStatus(message, stream), onConnection("open" | "reconnecting", stream).
+  // callbacks: onStep(step, stream), onStatus(message, stream), onConnection("open" | "reconnecting", stream),
+  // onEvent(message, stream) for every other message (an ARC job's phases, fit, views and vote).
   constructor(jobId, callbacks = {}) {
     this.jobId = jobId;
     this.callbacks = callbacks;
@@ -40,6 +41,8 @@ class JobStream {
     } else if (message.type === "status") {
       this.finished = message;
       this.notify("onStatus", message);
+    } else {
+      this.notify("onEvent", message);
     }
   }
 

@@ -13,8 +13,10 @@ let otherCheckpoints = [];
 
 const view = new StepView({elements: {grid: el("grid"), verdict: el("verdict")}, kind, puzzle});
 const chart = new HaltingChart(el("halting-chart"), {maxSteps: stepsRequested, onSelect: (index) => { playback.setPlaying(false); playback.show(index); }});
+const arcFit = arcFitViewForPage();
 const stream = new JobStream(jobId, {
   onStep: () => { playback.stepsChanged(); showSummary(); },
+  onEvent: (message) => { if (arcFit && ARC_FIT_TYPES.has(message.type)) arcFit.receive(message); },
   onStatus: showFinished,
   onConnection: (state) => {
     if (!stream.finished) el("job-status").textContent = state === "open" ? "running" : "reconnecting…";
