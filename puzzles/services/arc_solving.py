@@ -19,7 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from puzzles.messages import event_message
-from puzzles.model_cache import cached_model
+from puzzles.model_cache import cached_identifiers, cached_model
 from puzzles.models import JobEvent, SolveJob
 from puzzles.publishing import publisher
 from puzzles.puzzle_input import parse_puzzle
@@ -65,7 +65,7 @@ def arc_job_execute(job: SolveJob, *, device: str) -> None:
     grids = [test["input"] for test in task["test"]]
     budget = fit_budget(device, augmentations=job.augmentations, fit_steps=job.fit_steps)
     model, _config = cached_model(job.checkpoint.path, job.checkpoint.content_hash, device=device)
-    identifiers = (job.checkpoint.info or {}).get("provenance", {}).get("puzzle_identifiers")
+    identifiers = cached_identifiers(job.checkpoint.path, job.checkpoint.content_hash)
     events = _Events(job)
     member = _Member(job=job, grids=grids, rows=slice(0, len(grids)),
                      saved_steps=set(job.steps.values_list("number", flat=True)))

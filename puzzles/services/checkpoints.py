@@ -61,6 +61,13 @@ def _stored_path(path: Path) -> str:
 def checkpoint_register(*, path: Path, name: str, activate: bool = False) -> Checkpoint:
     """Record a project-format checkpoint file (read and checked by the solver) under `name`."""
     info = checkpoint_info(path)
+    provenance = info.get("provenance") or {}
+    if isinstance(provenance.get("puzzle_identifiers"), list):
+        # An ARC checkpoint names each puzzle-embedding row: 876k names (~26 MB of JSON) at the reference's
+        # scale, which every read of the row would parse. The row keeps their count; the worker reads the
+        # names from the file (puzzles.model_cache.cached_identifiers).
+        names = provenance["puzzle_identifiers"]
+        info = {**info, "provenance": {**provenance, "puzzle_identifiers": f"{len(names):,} names, in the file"}}
     with transaction.atomic():
         checkpoint = Checkpoint.objects.create(
             name=name,
