@@ -21,7 +21,6 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TRM_VAR_DIR", BASE_DIR / "var"))
 
 
-
 def daphne_endpoint(host: str, port: str, backlog: str) -> str:
     """daphne's listening endpoint. Twisted's default backlog is 50: in a burst of 200 clients connecting
     at once, some were reset. The endpoint syntax escapes the colons of an IPv6 address."""
