@@ -29,17 +29,20 @@ def test_a_shipped_demo_is_trained_and_carries_its_held_out_figures(kind):
     assert provenance["evaluation"]["puzzles"] > 0
 
 
-def test_the_sudoku_demo_fills_blanks_far_better_than_chance():
+def test_the_sudoku_demo_solves_fresh_puzzles_of_its_difficulty():
     model, config = load_checkpoint("demo:sudoku")
     rng = random.Random(20261128)  # fresh puzzles of the trained difficulty (no guesses needed)
-    puzzles = [sudoku.generate(rng, 0, 0) for _ in range(12)]
+    puzzles = [sudoku.generate(rng, 0, 0) for _ in range(40)]
     boards = np.array([p[0] for p in puzzles])
     solutions = np.array([p[1] for p in puzzles])
     tokens = np.array([1 if v == 0 else v + 1 for v in boards.reshape(-1)]).reshape(boards.shape)
     *_, last = solve_steps(model, tokens, [0] * len(puzzles))
     blanks = boards == 0
     accuracy = float(((last.tokens - 1) == solutions)[blanks].mean())
-    assert accuracy > 0.5, f"blank cells right: {accuracy:.1%} (chance is about 11%)"
+    solved = int(((last.tokens - 1) == solutions).all(axis=1).sum())
+    # Held out, it fully solves 93.6% of such puzzles (README; the earlier 1,390-update demo solved 26 of
+    # these 40); chance fills about 11% of the blanks.
+    assert solved >= 34, f"solved {solved} of 40, blank cells right: {accuracy:.1%}"
 
 
 def test_the_arc_demo_answers_a_task_it_knows_with_its_learned_embeddings(tmp_path, capsys):
