@@ -424,7 +424,7 @@ class Trainer:
     """One training run: model, optimisers, EMA, carried batch, data stream and bookkeeping."""
 
     def __init__(self, config: TrainConfig, *, process: Process | None = None,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None, resuming: bool = False):
         self.config = config
         self.process = process or start_process("auto")
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -433,7 +433,9 @@ class Trainer:
         device = self.process.device
         self.model = init_weights(TRM(self.model_config), torch.Generator().manual_seed(config.seed)).to(device)
         self.started_from: dict[str, Any] | None = None  # what load_checkpoint's file says of its own training
-        if config.load_checkpoint:
+        # Not when resuming: resume.pt holds the weights, and the file may since have been replaced (by
+        # demo-train --install, for one), which would give the run another checkpoint's history.
+        if config.load_checkpoint and not resuming:
             weights, self.started_from = starting_weights(config.load_checkpoint, self.model_config)
             self.model.load_state_dict(weights)
         self.model.train()
@@ -531,6 +533,7 @@ class Trainer:
             "carry": self.carry.state_dict() if self.carry is not None else {},
             "exploration_rng": self.exploration.get_state(),
             "train_metrics": self.last_metrics,
+            "started_from": self.started_from,
         }
         tmp = self.directory / (RESUME_FILE + ".tmp")
         torch.save(state, tmp)
@@ -566,6 +569,7 @@ class Trainer:
         self.step = int(state["step"])
         self.position = BatchPosition(*state["position"])
         self.seconds = float(state["seconds"])
+        self.started_from = state.get("started_from")
         self.last_metrics = dict(state["train_metrics"])
         if state["carry"] and self.process.is_main:
             self.carry = Carry.from_state_dict(state["carry"], device)
@@ -723,7 +727,7 @@ def train(config: TrainConfig, *, resume: bool = False, process: Process | None 
           on_step: Callable[[int, float, dict[str, torch.Tensor]], None] | None = None,
           log: Callable[[str], None] | None = None) -> TrainResult:
     """Run (or with resume=True continue) the training `config` describes; see the module docstring."""
-    trainer = Trainer(config, process=process, log=log)
+    trainer = Trainer(config, process=process, log=log, resuming=resume)
     existing = trainer.directory / RESUME_FILE
     if resume:
         trainer.resume()

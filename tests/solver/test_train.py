@@ -264,6 +264,15 @@ def test_training_can_start_from_a_checkpoints_weights_and_records_it(tmp_path, 
     started_from = checkpoint_info(second.checkpoint)["provenance"]["started_from"]
     assert started_from["checkpoint"] == str(first.checkpoint) and started_from["training_step"] == 12
 
+    # Resumed after the starting file was replaced (as demo-train --install replaces it): the run keeps the
+    # history it started from, and its weights come from resume.pt, not from the new file.
+    import shutil
+    shutil.copyfile(second.checkpoint, first.checkpoint)
+    resumed = train(tiny_config(data, tmp_path / "second", max_steps=6, eval_at_end=False,
+                                load_checkpoint=str(first.checkpoint)), resume=True, log=lambda _: None)
+    assert resumed.step == 6
+    assert checkpoint_info(resumed.checkpoint)["provenance"]["started_from"]["training_step"] == 12
+
     with pytest.raises(TrainConfigError, match="load_checkpoint: .*shape"):
         Trainer(tiny_config(data, tmp_path / "other", arch={**TINY_ARCH, "puzzle_emb_len": 2},
                             load_checkpoint=str(first.checkpoint)), log=lambda _: None)
