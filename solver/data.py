@@ -76,6 +76,7 @@ class PuzzleSet:
     puzzle_indices: np.ndarray
     group_indices: np.ndarray
     difficulty: np.ndarray | None = None  # per example, when the builder rated them (Sudoku: guesses needed)
+    size: np.ndarray | None = None  # per example, when the builder recorded it (mazes: the maze's width)
 
     @property
     def num_examples(self) -> int:
@@ -148,8 +149,9 @@ def load_split(root: str | Path, split: str = "train") -> PuzzleSplit:
             if not path.exists():
                 raise DatasetError(f"{path} is missing")
             arrays[field] = np.load(path, mmap_mode="r" if field in ("inputs", "labels") else None)
-        rated = directory / f"{name}__difficulty.npy"
-        puzzle_set = PuzzleSet(name=name, **arrays, difficulty=np.load(rated) if rated.exists() else None)
+        optional = {field: np.load(path) if (path := directory / f"{name}__{field}.npy").exists() else None
+                    for field in ("difficulty", "size")}
+        puzzle_set = PuzzleSet(name=name, **arrays, **optional)
         n = puzzle_set.num_examples
         where = f"{directory} set {name!r}"
         if puzzle_set.inputs.shape != (n, metadata.seq_len) or puzzle_set.labels.shape != (n, metadata.seq_len):
@@ -242,9 +244,9 @@ def batches_per_epoch(split: PuzzleSplit, global_batch_size: int) -> float:
 
 
 def ordered_examples(split: PuzzleSplit, limit: int | None = None
-                     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
-    """(inputs, raw labels, puzzle identifiers, difficulty or None) of every example in file order, in
-    chunks, at most `limit` examples in all (for evaluation)."""
+                     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]]:
+    """(inputs, raw labels, puzzle identifiers, difficulty or None, size or None) of every example in file
+    order, in chunks, at most `limit` examples in all (for evaluation)."""
     remaining = split.num_examples if limit is None else max(0, int(limit))
     chunk = 4096
     for puzzle_set in split.sets:
@@ -255,5 +257,6 @@ def ordered_examples(split: PuzzleSplit, limit: int | None = None
             end = min(begin + chunk, puzzle_set.num_examples, begin + remaining)
             remaining -= end - begin
             difficulty = None if puzzle_set.difficulty is None else puzzle_set.difficulty[begin:end]
+            size = None if puzzle_set.size is None else puzzle_set.size[begin:end]
             yield (np.asarray(puzzle_set.inputs[begin:end]), np.asarray(puzzle_set.labels[begin:end]),
-                   identifiers[begin:end], difficulty)
+                   identifiers[begin:end], difficulty, size)

@@ -12,7 +12,8 @@ would stop; its statistics and the accuracy of the answer given there are report
 - Sudoku: exact accuracy is the figure; with the builder's per-puzzle rating (<set>__difficulty.npy, the
   guesses a backtracking solver needs) also by difficulty band (0, 1, 2-3, 4-7, ...).
 - Mazes: the share of answers that are a valid shortest path (`maze_path_is_shortest`): shortest paths are
-  often not unique, so an answer that differs from the label can still be right.
+  often not unique, so an answer that differs from the label can still be right; with the builder's
+  <set>__size.npy also by maze size.
 - ARC: pass@1 and pass@2 with the reference's voting: each augmented copy's answer is cropped and mapped
   back through its inverse augmentation (read from the identifier's name in DATASET/identifiers.json,
   "<task>|||t<dihedral>|||<colour permutation>"); answers to the same test input are counted, and ranked by
@@ -229,11 +230,13 @@ class Grader:
         self.q_halt_right = 0
         self.arc = ArcVotes(identifiers) if kind == "arc" else None
         self.by_band: dict[tuple[int, int], list[int]] = {}  # (low, high) rating -> [puzzles, right]
+        self.by_size: dict[int, list[int]] = {}  # maze width -> [puzzles, right]
 
     def add(self, inputs: np.ndarray, raw_labels: np.ndarray, labels: np.ndarray, identifiers: np.ndarray,
-            answers: list[np.ndarray], q_halt: list[np.ndarray], difficulty: np.ndarray | None = None) -> None:
+            answers: list[np.ndarray], q_halt: list[np.ndarray], difficulty: np.ndarray | None = None,
+            size: np.ndarray | None = None) -> None:
         """answers[k] [B, seq] and q_halt[k] [B]: the answer and halting logit after step k + 1;
-        difficulty [B]: the builder's rating of each puzzle, if it has one."""
+        difficulty [B] and size [B]: the builder's rating and size of each puzzle, if it recorded them."""
         mask = labels != IGNORE_LABEL_ID
         counts = np.maximum(mask.sum(-1), 1)
         shortest = [maze_shortest_length(x) for x in inputs] if self.kind == "maze" else None
@@ -260,6 +263,11 @@ class Grader:
                 band = self.by_band.setdefault(difficulty_band(int(rating)), [0, 0])
                 band[0] += 1
                 band[1] += int(ok)
+        if size is not None:
+            for width, ok in zip(np.asarray(size).tolist(), right[-1].tolist()):
+                tally = self.by_size.setdefault(int(width), [0, 0])
+                tally[0] += 1
+                tally[1] += int(ok)
         if self.arc is not None:
             for i in range(len(inputs)):
                 self.arc.add(int(identifiers[i]), inputs[i], raw_labels[i], answers[-1][i], float(q[-1][i]))
@@ -297,6 +305,10 @@ class Grader:
             figures["by_difficulty"] = [
                 {"difficulty": f"{lo}" if lo == hi else f"{lo}-{hi}", "puzzles": n, "exact_accuracy": round(ok / n, 6)}
                 for (lo, hi), (n, ok) in sorted(self.by_band.items())]
+        if self.by_size:
+            measure = "valid_shortest_path" if self.kind == "maze" else "exact_accuracy"
+            figures["by_size"] = [{"size": f"{width}x{width}", "puzzles": n, measure: round(ok / n, 6)}
+                                  for width, (n, ok) in sorted(self.by_size.items())]
         figures["per_step"] = per_step
         return figures
 
@@ -315,7 +327,7 @@ def evaluate_model(model: TRM, split: PuzzleSplit, *, limit: int | None = None, 
     total_steps = int(steps or model.config.halt_max_steps)
     grader = Grader(kind, total_steps, split.identifiers() if kind == "arc" else None)
     total = split.num_examples if limit is None else min(split.num_examples, limit)
-    for inputs, raw_labels, identifiers, difficulty in ordered_examples(split, limit):
+    for inputs, raw_labels, identifiers, difficulty, size in ordered_examples(split, limit):
         for begin in range(0, len(inputs), batch_size):
             rows = slice(begin, begin + batch_size)
             x, y, ids = inputs[rows].astype(np.int64), raw_labels[rows], identifiers[rows].astype(np.int64)
@@ -324,7 +336,8 @@ def evaluate_model(model: TRM, split: PuzzleSplit, *, limit: int | None = None, 
                 answers.append(result.tokens)
                 q_halt.append(result.q_halt_logit)
             grader.add(x, y, split.labels_for_loss(y), ids, answers, q_halt,
-                       difficulty=None if difficulty is None else difficulty[rows])
+                       difficulty=None if difficulty is None else difficulty[rows],
+                       size=None if size is None else size[rows])
             if progress is not None:
                 progress(grader.count, total)
     return {"kind": kind, "dataset": str(split.root), "split": split.split, **grader.figures()}
@@ -393,6 +406,10 @@ def render_table(figures: dict[str, Any]) -> str:
         lines += ["", "difficulty   puzzles    exact"]
         lines += [f"{band['difficulty']:>10}  {band['puzzles']:>8}  {_pct(band['exact_accuracy']):>7}"
                   for band in figures["by_difficulty"]]
+    if figures.get("by_size"):
+        measure = "valid_shortest_path" if maze else "exact_accuracy"
+        lines += ["", "size     puzzles    " + ("valid path" if maze else "exact")]
+        lines += [f"{row['size']:>5}  {row['puzzles']:>8}  {_pct(row[measure]):>10}" for row in figures["by_size"]]
     return "\n".join(lines)
 
 

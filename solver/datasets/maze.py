@@ -175,7 +175,8 @@ def build(output_dir: Path, *, num_train: int, num_test: int, sizes: Sequence[in
     """Generates the mazes and writes the dataset; the k-th maze of a split has size sizes[k % len(sizes)].
 
     With `aug`, each train maze's group also holds its 7 other dihedral transforms (as the reference's
-    --aug). Each split also gets all__path_length.npy, the shortest path length of each example.
+    --aug). Each split also gets all__path_length.npy, the shortest path length of each example, and
+    all__size.npy, the width of its maze (evaluation reports accuracy by size).
     """
     codec = codec_for("maze")
     summary: dict = {}
@@ -185,9 +186,11 @@ def build(output_dir: Path, *, num_train: int, num_test: int, sizes: Sequence[in
         rng = random.Random(f"{seed}:{split}")
         arrays = SplitArrays(seq_len=codec.seq_len)
         lengths: list[int] = []
+        widths: list[int] = []
         made = 0
         while made < count:
-            maze, answer, length = generate(rng, sizes[made % len(sizes)], min_path_length)
+            size = sizes[made % len(sizes)]
+            maze, answer, length = generate(rng, size, min_path_length)
             if tuple(maze) in seen:
                 continue
             seen.add(tuple(maze))
@@ -195,9 +198,11 @@ def build(output_dir: Path, *, num_train: int, num_test: int, sizes: Sequence[in
             for tid in range(8 if aug and split == "train" else 1):
                 arrays.add_puzzle(0, [(codec.encode(_transform(maze, tid)), codec.encode(_transform(answer, tid)))])
                 lengths.append(length)
+                widths.append(size)
             arrays.end_group()
         arrays.save(output_dir / split, vocab_size=codec.vocab_size, num_puzzle_identifiers=1,
-                    extra={"path_length": np.array(lengths, dtype=np.int32)})
+                    extra={"path_length": np.array(lengths, dtype=np.int32),
+                           "size": np.array(widths, dtype=np.int32)})
         seconds = time.perf_counter() - started
         summary[split] = {"mazes": made, "examples": len(lengths), "seconds": round(seconds, 2),
                           "mean_path_length": round(float(np.mean(lengths)), 1) if lengths else None}

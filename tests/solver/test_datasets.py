@@ -178,8 +178,10 @@ def test_maze_dataset_paths_are_shortest_and_long(tmp_path):
         metadata, a = check_layout(tmp_path, split, 900, 6)
         assert metadata["total_groups"] == 2 and np.all(np.diff(a["group_indices"]) == per_group)
         lengths = np.load(tmp_path / split / "all__path_length.npy")
+        sizes = np.load(tmp_path / split / "all__size.npy")
         for k in range(a["inputs"].shape[0]):
             size = 30 if a["puzzle_indices"][k] < per_group else 12
+            assert sizes[k] == size
             field = a["inputs"][k].reshape(30, 30)
             assert np.all(field[size:] == 1) and np.all(field[:, size:] == 1)  # walls around a small maze
             rows = codec.decode(a["inputs"][k])[:size]

@@ -11,7 +11,7 @@ import pytest
 from solver.checkpoint import checkpoint_info, load_checkpoint, save_checkpoint
 from solver.codecs import codec_for
 from solver.evaluate import (ArcVotes, Grader, dihedral, evaluate_model, inverse_augmentation, maze_path_is_shortest,
-                             maze_shortest_length, register)
+                             maze_shortest_length, register, render_table)
 from solver.data import load_split
 from solver.inference import solve_steps
 from tests.solver.conftest import tiny_model
@@ -141,6 +141,22 @@ def test_maze_evaluation_counts_valid_shortest_paths_that_differ_from_the_label(
     grader.add(x[None], label[None], label[None].astype(np.int64), np.zeros(1), [answer[None]], [np.ones(1)])
     figures = grader.figures()
     assert figures["valid_shortest_path"] == 1.0 and figures["exact_accuracy"] == 0.0
+    assert "by_size" not in figures  # the builder's sizes were not given
+
+
+def test_maze_evaluation_reports_accuracy_by_the_builders_maze_size(tmp_path):
+    x = maze_tokens(MAZE)
+    right = with_path(MAZE, [(2, 1), (3, 1), (3, 2), (3, 3), (3, 4)])
+    wrong = with_path(MAZE, [(2, 1), (3, 1), (3, 2), (3, 3)])  # stops short of G
+    inputs, labels = np.stack([x, x, x]), np.stack([right, right, right])
+    np.save(tmp_path / "sizes.npy", np.array([6, 6, 9], dtype=np.int32))
+    grader = Grader("maze", 1, None)
+    grader.add(inputs, labels, labels.astype(np.int64), np.zeros(3), [np.stack([right, wrong, right])], [np.ones(3)],
+               size=np.load(tmp_path / "sizes.npy"))
+    figures = grader.figures()
+    assert figures["by_size"] == [{"size": "6x6", "puzzles": 2, "valid_shortest_path": 0.5},
+                                  {"size": "9x9", "puzzles": 1, "valid_shortest_path": 1.0}]
+    assert "  6x6         2       50.0%" in render_table({**figures, "kind": "maze", "dataset": "d", "split": "test"})
 
 
 # ----------------------------------------------------------------------------------------------- ARC
