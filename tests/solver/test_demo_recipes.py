@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from solver.checkpoint import checkpoint_info
-from solver.cli import main
+from solver.cli import build_parser, main
+from solver.demo_recipes import RECIPES_DIR, load_recipe
+from solver.train import load_train_config
 
 
 @pytest.fixture
@@ -54,3 +57,16 @@ def test_a_missing_or_malformed_recipe_is_refused_with_its_path(tmp_path, capsys
     bad.write_text("train: {}\n")
     assert main(["demo-train", "maze", "--recipe", str(bad)]) == 2
     assert "needs `dataset`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("recipe", sorted(p.name for p in RECIPES_DIR.glob("*.yaml")))
+def test_every_shipped_recipe_is_a_valid_dataset_command_and_training_config(recipe, tmp_path):
+    kind = recipe.split(".")[0].split("-")[0]  # maze-gpu.yaml is another recipe for mazes
+    loaded = load_recipe(kind, RECIPES_DIR / recipe)
+    arguments = build_parser().parse_args(["build-dataset", kind, "--output-dir", str(tmp_path),
+                                           *map(str, loaded["dataset"])])
+    assert arguments.dataset_kind == kind
+    config = load_train_config(None, data_paths=[str(tmp_path)], checkpoint_path=str(tmp_path / "run"),
+                               **loaded["train"])
+    split = SimpleNamespace(metadata=SimpleNamespace(kind=kind, num_puzzle_identifiers=1))
+    assert config.model_config(split).kind == kind  # the arch is a valid model shape for the kind
