@@ -58,8 +58,8 @@ def _stored_path(path: Path) -> str:
         return str(path)
 
 
-def checkpoint_register(*, path: Path, name: str, activate: bool = False) -> Checkpoint:
-    """Record a project-format checkpoint file (read and checked by the solver) under `name`."""
+def _row_fields(path: Path) -> dict:
+    """The Checkpoint fields that describe a project-format file (read and checked by the solver)."""
     info = checkpoint_info(path)
     provenance = info.get("provenance") or {}
     if isinstance(provenance.get("puzzle_identifiers"), list):
@@ -68,21 +68,34 @@ def checkpoint_register(*, path: Path, name: str, activate: bool = False) -> Che
         # names from the file (puzzles.model_cache.cached_identifiers).
         names = provenance["puzzle_identifiers"]
         info = {**info, "provenance": {**provenance, "puzzle_identifiers": f"{len(names):,} names, in the file"}}
+    return dict(kind=info["kind"], path=_stored_path(Path(path)), content_hash=info["content_hash"],
+                variant=info["variant"], parameters=info["parameters"], halt_max_steps=info["halt_max_steps"],
+                trained=info.get("trained", True), info=info)
+
+
+def checkpoint_register(*, path: Path, name: str, activate: bool = False) -> Checkpoint:
+    """Record a project-format checkpoint file (read and checked by the solver) under `name`."""
+    fields = _row_fields(path)
     with transaction.atomic():
-        checkpoint = Checkpoint.objects.create(
-            name=name,
-            kind=info["kind"],
-            path=_stored_path(Path(path)),
-            content_hash=info["content_hash"],
-            variant=info["variant"],
-            parameters=info["parameters"],
-            halt_max_steps=info["halt_max_steps"],
-            trained=info.get("trained", True),
-            info=info,
-        )
+        checkpoint = Checkpoint.objects.create(name=name, **fields)
         if activate:
             checkpoint_activate(checkpoint=checkpoint)
     return checkpoint
+
+
+def checkpoint_refresh(*, checkpoint: Checkpoint) -> bool:
+    """Bring a row up to date with its file when the file was replaced in place (a newer shipped demo
+    after an update of the project); True if it had changed. The row's kind must stay the same."""
+    fields = _row_fields(checkpoint_file(checkpoint.path))
+    if fields["content_hash"] == checkpoint.content_hash:
+        return False
+    if fields["kind"] != checkpoint.kind:
+        raise CheckpointError(f"{checkpoint.path} now holds a checkpoint for {fields['kind']}; "
+                              f"{checkpoint.name} is one for {checkpoint.kind}")
+    for name, value in fields.items():
+        setattr(checkpoint, name, value)
+    checkpoint.save(update_fields=list(fields))
+    return True
 
 
 def checkpoint_activate(*, checkpoint: Checkpoint) -> None:

@@ -1,8 +1,11 @@
 """`manage.py ensure_checkpoints`: make sure every puzzle kind has an active checkpoint.
 
-Uses the demo checkpoint the repository ships for a kind (`solver/demo/<kind>.safetensors`). Where none
-is shipped yet, it makes a small randomly initialised one instead and says so everywhere it is shown
-(admin, playground, job page): the pipeline then runs end to end, but the answers are noise.
+Uses the demo checkpoint the repository ships for a kind (`solver/demo/<kind>.safetensors`), registered as
+`demo-<kind>`. Where none is shipped, it makes a small randomly initialised one instead (`untrained-<kind>`)
+and says so everywhere it is shown (admin, playground, job page): the pipeline then runs end to end, but
+the answers are noise. `make run` calls it at every start, so after an update of the project a demo whose
+file changed is re-read, and a demo that now ships replaces the untrained stand-in; a checkpoint an operator
+activated is left active.
 """
 
 import subprocess
@@ -13,7 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from puzzles.models import PUZZLE_KINDS, Checkpoint
-from puzzles.services.checkpoints import checkpoint_activate, checkpoint_register
+from puzzles.services.checkpoints import checkpoint_activate, checkpoint_refresh, checkpoint_register
 
 DEMO_DIR = Path(settings.BASE_DIR) / "solver" / "demo"
 
@@ -23,17 +26,29 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         for kind, _label in PUZZLE_KINDS:
-            if Checkpoint.objects.filter(kind=kind, is_active=True).exists():
-                continue
-            demo = DEMO_DIR / f"{kind}.safetensors"
-            if demo.exists():
-                name = f"demo-{kind}"
-                existing = Checkpoint.objects.filter(name=name).first()
-                checkpoint = existing or checkpoint_register(path=demo, name=name)
-            else:
+            active = Checkpoint.objects.filter(kind=kind, is_active=True).first()
+            demo = self._demo(kind)
+            if demo is not None and (active is None or active.name == f"untrained-{kind}"):
+                checkpoint_activate(checkpoint=demo)
+                self.stdout.write(f"{kind}: active checkpoint {demo.name}")
+            elif active is None:
                 checkpoint = self._untrained(kind)
-            checkpoint_activate(checkpoint=checkpoint)
-            self.stdout.write(f"{kind}: active checkpoint {checkpoint.name}")
+                checkpoint_activate(checkpoint=checkpoint)
+                self.stdout.write(f"{kind}: active checkpoint {checkpoint.name}")
+
+    def _demo(self, kind: str) -> Checkpoint | None:
+        """The shipped demo's row, registered or brought up to date; None if the kind has no demo."""
+        path = DEMO_DIR / f"{kind}.safetensors"
+        if not path.exists():
+            return None
+        name = f"demo-{kind}"
+        existing = Checkpoint.objects.filter(name=name).first()
+        if existing is None:
+            return checkpoint_register(path=path, name=name)
+        if checkpoint_refresh(checkpoint=existing):
+            self.stdout.write(f"{kind}: {path.name} has changed since it was registered; {name} now describes "
+                              "the new file")
+        return existing
 
     def _untrained(self, kind: str) -> Checkpoint:
         name = f"untrained-{kind}"
