@@ -267,3 +267,21 @@ def test_the_halting_chart_marks_the_first_step_past_one_half_and_selects_a_clic
     assert page.evaluate("haltingSummary([], false, 8)") == "No step yet."
     assert page.evaluate("(s) => haltingSummary(s, true, 8)", [steps[0]]) == (
         "The halting probability stayed at or below 0.5 in its only step: the model would not have stopped.")
+
+
+def test_a_job_still_in_the_queue_is_shown_waiting_until_its_first_step(stack, active_checkpoints, page):
+    from django.utils import timezone
+
+    from puzzles.models import Puzzle, SolveJob
+    from puzzles.puzzle_input import parse_puzzle
+
+    # Never enqueued, so no worker takes it: the page's stream opens and stays quiet.
+    puzzle = Puzzle.objects.create(kind="sudoku", data=parse_puzzle("sudoku", {"grid": PUZZLE}).data)
+    job = SolveJob.objects.create(puzzle=puzzle, checkpoint=active_checkpoints["sudoku"], steps_requested=STEPS,
+                                  owner_key="session:test", enqueued_at=timezone.now())
+    page.goto(f"{stack.base_url}/jobs/{job.id}/")
+    page.locator("#job-status", has_text="queued, waiting for a worker").wait_for(timeout=15_000)
+
+    done, _ = solved_job(stack, "sudoku", {"grid": PUZZLE})  # a job that ran: its steps say so, then its status
+    page.goto(f"{stack.base_url}/jobs/{done['id']}/")
+    page.locator("#job-status", has_text="done").wait_for(timeout=15_000)

@@ -14,12 +14,22 @@ let otherCheckpoints = [];
 const view = new StepView({elements: {grid: el("grid"), verdict: el("verdict")}, kind, puzzle});
 const chart = new HaltingChart(el("halting-chart"), {maxSteps: stepsRequested, onSelect: (index) => { playback.setPlaying(false); playback.show(index); }});
 const arcFit = arcFitViewForPage();
+// The stream says only when a job ends; that it runs shows in its first step or event. Until then a job
+// that was queued when the page was made is shown as still waiting.
+const statusWhenLoaded = el("job-status").textContent.trim();
+let started = statusWhenLoaded !== "queued";
+function showRunning() {
+  started = true;
+  if (!stream.finished) el("job-status").textContent = "running";
+}
 const stream = new JobStream(jobId, {
-  onStep: () => { playback.stepsChanged(); showSummary(); },
-  onEvent: (message) => { if (arcFit && ARC_FIT_TYPES.has(message.type)) arcFit.receive(message); },
+  onStep: () => { showRunning(); playback.stepsChanged(); showSummary(); },
+  onEvent: (message) => { showRunning(); if (arcFit && ARC_FIT_TYPES.has(message.type)) arcFit.receive(message); },
   onStatus: showFinished,
   onConnection: (state) => {
-    if (!stream.finished) el("job-status").textContent = state === "open" ? "running" : "reconnecting…";
+    if (stream.finished) return;
+    if (state !== "open") el("job-status").textContent = "reconnecting…";
+    else el("job-status").textContent = started ? "running" : "queued, waiting for a worker";
   },
 });
 const playback = new Playback({
