@@ -216,6 +216,14 @@ def difficulty_band(rating: int) -> tuple[int, int]:
     return (low, 2 * low - 1)
 
 
+def _count(tallies: dict, keys: list, right: np.ndarray) -> None:
+    """Add each puzzle to the [puzzles, right] tally of its key (difficulty band, maze size)."""
+    for key, ok in zip(keys, right.tolist()):
+        tally = tallies.setdefault(key, [0, 0])
+        tally[0] += 1
+        tally[1] += int(ok)
+
+
 class Grader:
     """Streaming per-step figures over batches of graded answers."""
 
@@ -259,15 +267,9 @@ class Grader:
         self.correct_at_halt += int(right[stop_index, np.arange(len(inputs))].sum())
         self.q_halt_right += int(((q[-1] >= 0) == right[-1]).sum())
         if difficulty is not None:
-            for rating, ok in zip(np.asarray(difficulty).tolist(), right[-1].tolist()):
-                band = self.by_band.setdefault(difficulty_band(int(rating)), [0, 0])
-                band[0] += 1
-                band[1] += int(ok)
+            _count(self.by_band, [difficulty_band(int(r)) for r in np.asarray(difficulty).tolist()], right[-1])
         if size is not None:
-            for width, ok in zip(np.asarray(size).tolist(), right[-1].tolist()):
-                tally = self.by_size.setdefault(int(width), [0, 0])
-                tally[0] += 1
-                tally[1] += int(ok)
+            _count(self.by_size, [int(w) for w in np.asarray(size).tolist()], right[-1])
         if self.arc is not None:
             for i in range(len(inputs)):
                 self.arc.add(int(identifiers[i]), inputs[i], raw_labels[i], answers[-1][i], float(q[-1][i]))
