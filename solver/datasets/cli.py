@@ -52,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="maze side (2-30), or several taken in turn; smaller mazes sit in a 30x30 field of walls")
     p.add_argument("--min-path-length", type=int,
                    help="shortest path must be longer than this (default: 110 for 30x30, scaled by area)")
+    p.add_argument("--loop-fraction", type=_fraction, default=maze.LOOP_FRACTION,
+                   help="share of the walls between two open cells opened to make loops (default %(default)s); "
+                        "0 makes perfect mazes, whose shortest path is unique")
     p.add_argument("--aug", action="store_true", help="add the 7 other dihedral transforms of each training maze")
     p.set_defaults(func=cmd_maze)
 
@@ -74,6 +77,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _common(p: argparse.ArgumentParser, default_seed: int) -> None:
     p.add_argument("--output-dir", required=True, type=Path, help="dataset directory to write")
     p.add_argument("--seed", type=int, default=default_seed, help="random seed")
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
 
 
 def _check_counts(args: argparse.Namespace, *names: str) -> None:
@@ -104,7 +117,8 @@ def cmd_maze(args: argparse.Namespace) -> None:
         if not 2 <= size <= maze.HARD_SIZE:
             raise ValueError(f"--size {size} is out of range; use 2-{maze.HARD_SIZE}")
     _report(maze.build(args.output_dir, num_train=args.num_train, num_test=args.num_test, sizes=args.size,
-                       min_path_length=args.min_path_length, aug=args.aug, seed=args.seed, log=_log))
+                       min_path_length=args.min_path_length, loop_fraction=args.loop_fraction, aug=args.aug,
+                       seed=args.seed, log=_log))
 
 
 def cmd_arc(args: argparse.Namespace) -> None:

@@ -171,7 +171,8 @@ def _transform(rows: list[str], tid: int) -> list[str]:
 
 
 def build(output_dir: Path, *, num_train: int, num_test: int, sizes: Sequence[int] = (HARD_SIZE,),
-          min_path_length: int | None = None, aug: bool = False, seed: int = 0, log=print) -> dict:
+          min_path_length: int | None = None, loop_fraction: float = LOOP_FRACTION, aug: bool = False,
+          seed: int = 0, log=print) -> dict:
     """Generates the mazes and writes the dataset; the k-th maze of a split has size sizes[k % len(sizes)].
 
     With `aug`, each train maze's group also holds its 7 other dihedral transforms (as the reference's
@@ -190,7 +191,7 @@ def build(output_dir: Path, *, num_train: int, num_test: int, sizes: Sequence[in
         made = 0
         while made < count:
             size = sizes[made % len(sizes)]
-            maze, answer, length = generate(rng, size, min_path_length)
+            maze, answer, length = generate(rng, size, min_path_length, loop_fraction)
             if tuple(maze) in seen:
                 continue
             seen.add(tuple(maze))

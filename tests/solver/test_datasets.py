@@ -193,6 +193,34 @@ def test_maze_dataset_paths_are_shortest_and_long(tmp_path):
     assert maze.default_min_path_length(30) == 110
 
 
+def _open_cells_and_links(rows: list[str]) -> tuple[int, int]:
+    """Open cells of a maze and the pairs of side-by-side open cells: a tree has one link fewer than cells."""
+    grid = np.array([list(r) for r in rows]) != maze.WALL
+    links = int((grid[1:] & grid[:-1]).sum() + (grid[:, 1:] & grid[:, :-1]).sum())
+    return int(grid.sum()), links
+
+
+def test_loop_fraction_zero_makes_perfect_mazes_and_the_default_makes_loops(tmp_path):
+    for loops, directory in (("0", tmp_path / "perfect"), ("0.03", tmp_path / "loops")):
+        build_dataset("maze", "--output-dir", str(directory), "--num-train", "6", "--num-test", "0",
+                      "--size", "20", "--loop-fraction", loops)
+    codec = codec_for("maze")
+    shapes = {}
+    for name in ("perfect", "loops"):
+        inputs = np.load(tmp_path / name / "train" / "all__inputs.npy")
+        shapes[name] = [_open_cells_and_links([r[:20] for r in codec.decode(x)[:20]]) for x in inputs]
+    assert all(links == cells - 1 for cells, links in shapes["perfect"])  # a tree: one path between two cells
+    assert any(links > cells - 1 for cells, links in shapes["loops"])
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1.5", "some"])
+def test_a_loop_fraction_outside_zero_to_one_is_refused(tmp_path, capsys, value):
+    with pytest.raises(SystemExit):
+        build_dataset("maze", "--output-dir", str(tmp_path), "--loop-fraction", value)
+    assert "--loop-fraction" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
 def test_is_valid_shortest_path_accepts_any_shortest_and_nothing_else():
     room = ["S   ",
             "    ",
