@@ -9,6 +9,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from solver.codecs import CANVAS, maze_field
+
 PUZZLE_KINDS = [("sudoku", "Sudoku"), ("maze", "Maze"), ("arc", "ARC-AGI")]
 
 
@@ -35,6 +37,19 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
+
+    @property
+    def seq_len(self) -> int | None:
+        """Answer positions of the model (from `info`); a maze model's field is its square root."""
+        value = (self.info or {}).get("config", {}).get("seq_len")
+        return int(value) if value is not None else None
+
+    @property
+    def maze_field(self) -> int | None:
+        """The side of the largest maze the model takes (30 but for a model trained on a smaller field)."""
+        if self.kind != "maze":
+            return None
+        return maze_field(self.seq_len) if self.seq_len else CANVAS
 
 
 class Puzzle(models.Model):

@@ -79,6 +79,22 @@ def _parse_arc(body: dict) -> ParsedPuzzle:
     return ParsedPuzzle("arc", data, [item["input"] for item in test])
 
 
+def check_fits_model(parsed: ParsedPuzzle, seq_len: int | None) -> None:
+    """Raise PuzzleBodyError when a checkpoint of `seq_len` positions cannot take the puzzle.
+
+    Only mazes vary: a maze model may be trained on a field smaller than 30x30 (solver/codecs.py), and
+    then takes only mazes that fit in it.
+    """
+    if parsed.kind != "maze" or seq_len is None:
+        return
+    try:
+        codec = codec_for("maze", seq_len)
+        for grid in parsed.grids:
+            codec.encode(grid)
+    except PuzzleError as error:
+        raise PuzzleBodyError("puzzle.grid", str(error)) from None
+
+
 def parse_puzzle(kind: str, body) -> ParsedPuzzle:
     """Check a submitted body of the given kind; raise PuzzleBodyError naming the faulty place."""
     body = _object(body, "puzzle")

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import torch
 
 from solver.checkpoint import checkpoint_info, convert_checkpoint, load_checkpoint, save_checkpoint
-from solver.codecs import Grid, codec_for
+from solver.codecs import CANVAS, MIN_MAZE_FIELD, Codec, Grid, codec_for, maze_field
 from solver.config import KINDS, POS_ENCODINGS, TRMConfig
 from solver.inference import StepResult, solve_steps
 from solver.model import TRM, init_weights
@@ -44,9 +44,8 @@ def render_grid(kind: str, grid: Grid) -> str:
     return "\n".join(" ".join(str(v) for v in row) for row in grid) if grid else "(empty)"  # type: ignore
 
 
-def step_records(kind: str, result: StepResult, grids: list[Grid], several: bool) -> list[dict[str, Any]]:
+def step_records(codec: Codec, result: StepResult, grids: list[Grid], several: bool) -> list[dict[str, Any]]:
     """The JSON objects of one step, one per puzzle."""
-    codec = codec_for(kind)
     records = []
     for i, grid in enumerate(grids):
         record: dict[str, Any] = {"step": result.step}
@@ -91,7 +90,7 @@ def cmd_solve(args: argparse.Namespace) -> None:
     model, config = load_checkpoint(args.checkpoint, device=parse_device(args.device), kind=args.kind)
     if args.kind is not None and args.kind != config.kind:
         raise UsageError(f"--kind {args.kind} does not match the checkpoint, which is a {config.kind} model")
-    codec = codec_for(config.kind)
+    codec = codec_for(config.kind, config.seq_len)
     grids = codec.parse_text(read_input(args.input))
     if args.steps is not None and args.steps < 1:
         raise UsageError("--steps must be at least 1")
@@ -99,7 +98,7 @@ def cmd_solve(args: argparse.Namespace) -> None:
     out = sys.stdout
     for result in solve_steps(model, codec.encode_batch(grids), [args.puzzle_id] * len(grids),
                               steps=args.steps, frames=args.frames):
-        records = step_records(config.kind, result, grids, several)
+        records = step_records(codec, result, grids, several)
         if args.format == "jsonl":
             for record in records:
                 out.write(json.dumps(record, separators=(",", ":")) + "\n")
@@ -125,7 +124,9 @@ def cmd_info(args: argparse.Namespace) -> None:
         ("variant", info["variant"]),
         ("parameters", f"{info['parameters']:,} (+ {info['puzzle_identifiers']:,} puzzle embeddings)"),
         ("shape", f"hidden {c['hidden_size']}, {c['L_layers']} layers, H_cycles {c['H_cycles']}, "
-                  f"L_cycles {c['L_cycles']}, {c['halt_max_steps']} supervision steps, seq_len {c['seq_len']}, "
+                  f"L_cycles {c['L_cycles']}, {c['halt_max_steps']} supervision steps, seq_len {c['seq_len']}"
+                  + (f" (a {maze_field(c['seq_len'])}x{maze_field(c['seq_len'])} maze field)"
+                     if info["kind"] == "maze" and c["seq_len"] != CANVAS * CANVAS else "") + ", "
                   f"vocab {c['vocab_size']}"),
         ("dtypes", ", ".join(info["dtypes"]) + f" (trained in {c['forward_dtype']})"),
         ("training steps", info["steps"] if info["steps"] is not None else "unknown"),
@@ -148,6 +149,12 @@ def cmd_init(args: argparse.Namespace) -> None:
         if getattr(args, name) is not None}
     if args.no_puzzle_emb:
         overrides.update(puzzle_emb_ndim=0, puzzle_emb_len=0)
+    if args.field is not None:
+        if args.kind != "maze":
+            raise UsageError("--field is for maze models only")
+        if maze_field(args.field * args.field) is None:
+            raise UsageError(f"--field {args.field} is out of range; use {MIN_MAZE_FIELD}-{CANVAS}")
+        overrides["seq_len"] = args.field * args.field
     overrides.setdefault("puzzle_emb_ndim", overrides.get("hidden_size", 512))
     try:
         config = TRMConfig.for_kind(args.kind, **overrides)
@@ -208,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-puzzle-identifiers", dest="num_puzzle_identifiers", type=int)
     p.add_argument("--no-puzzle-emb", action="store_true", help="no puzzle embedding (and no prefix positions)")
     p.add_argument("--forward-dtype", dest="forward_dtype", choices=("float32", "bfloat16", "float16"))
+    p.add_argument("--field", type=int, help="maze models: side of the square field (3-30, default 30); the model "
+                                             "takes mazes up to that size")
     p.set_defaults(func=cmd_init)
 
     from solver import demo_recipes, evaluate, test_time, train

@@ -8,7 +8,9 @@ A `Grid` is the puzzle in its own symbols, in a form that goes straight into JSO
 Tokenisation (must match the checkpoints' training data exactly):
 - sudoku: digit d -> d+1 (blank -> 1), PAD 0 unused; 81 positions, vocabulary 11.
 - maze:   '#',' ','S','G','o' -> 1..5 on a 30x30 field, row-major; a smaller maze sits at the top-left of a
-          field of walls. Vocabulary 6.
+          field of walls. Vocabulary 6. A model may be trained on a smaller square field (its seq_len says
+          which: 10x10 = 100): `codec_for("maze", seq_len)` gives that field's codec, which refuses larger
+          mazes. Attention costs grow with the square of the field, so small mazes train far faster there.
 - arc:    colour c -> c+2 on a 30x30 canvas of PAD (0), grid at the top-left, EOS (1) along the row below it
           and the column right of it (not the corner). Vocabulary 12.
 
@@ -18,6 +20,7 @@ Every invalid input raises `PuzzleError` saying what is wrong, where, and what i
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Union
 
 import numpy as np
@@ -25,6 +28,7 @@ import numpy as np
 Grid = Union[list[list[int]], list[str]]
 
 CANVAS = 30  # maze and ARC fields are 30x30
+MIN_MAZE_FIELD = 3  # the smallest maze with a start, a goal and a cell between them
 
 MAZE_SYMBOLS = "# SGo"  # token id = index + 1
 MAZE_INPUT_SYMBOLS = "# SG"
@@ -133,8 +137,13 @@ class SudokuCodec(Codec):
 
 class MazeCodec(Codec):
     kind = "maze"
-    seq_len = CANVAS * CANVAS
     vocab_size = len(MAZE_SYMBOLS) + 1
+
+    def __init__(self, field: int = CANVAS):
+        if not MIN_MAZE_FIELD <= field <= CANVAS:
+            raise ValueError(f"maze field {field} is out of range; use {MIN_MAZE_FIELD}-{CANVAS}")
+        self.field = field
+        self.seq_len = field * field
 
     def parse_text(self, text: str) -> list[Grid]:
         """Rows of '#', ' ', 'S', 'G'; several mazes are separated by a blank line.
@@ -164,13 +173,13 @@ class MazeCodec(Codec):
     def _validate(self, rows: list[str], where: str = "", allowed: str = MAZE_INPUT_SYMBOLS) -> Grid:
         if not rows:
             raise PuzzleError(f"{where}maze has no rows")
-        if len(rows) > CANVAS:
-            raise PuzzleError(f"{where}maze has {len(rows)} rows; at most {CANVAS} are allowed")
+        if len(rows) > self.field:
+            raise PuzzleError(f"{where}maze has {len(rows)} rows; at most {self.field} are allowed{self._whose()}")
         width = len(rows[0])
         if width == 0:
             raise PuzzleError(f"{where}row 1 is empty")
-        if width > CANVAS:
-            raise PuzzleError(f"{where}row 1 has {width} cells; at most {CANVAS} are allowed")
+        if width > self.field:
+            raise PuzzleError(f"{where}row 1 has {width} cells; at most {self.field} are allowed{self._whose()}")
         counts = {"S": 0, "G": 0}
         for r, row in enumerate(rows):
             if len(row) != width:
@@ -188,17 +197,20 @@ class MazeCodec(Codec):
                 raise PuzzleError(f"{where}maze must have exactly one '{ch}' ({name}), found {counts[ch]}")
         return list(rows)
 
+    def _whose(self) -> str:
+        return "" if self.field == CANVAS else f" by this model, trained on a {self.field}x{self.field} field"
+
     def encode(self, grid: Grid) -> np.ndarray:
         rows = self._validate(list(grid), allowed=MAZE_SYMBOLS)
-        field = np.full((CANVAS, CANVAS), MAZE_SYMBOLS.index("#") + 1, dtype=np.int32)
+        field = np.full((self.field, self.field), MAZE_SYMBOLS.index("#") + 1, dtype=np.int32)
         for r, row in enumerate(rows):
             field[r, :len(row)] = [MAZE_SYMBOLS.index(ch) + 1 for ch in row]
         return field.reshape(-1)
 
     def decode(self, tokens: Any, like: Grid | None = None) -> Grid:
         """The maze's cells; cropped to the size of `like` (the input maze) when given."""
-        field = self._tokens(tokens).reshape(CANVAS, CANVAS)
-        nrows, ncols = (len(like), len(like[0])) if like else (CANVAS, CANVAS)
+        field = self._tokens(tokens).reshape(self.field, self.field)
+        nrows, ncols = (len(like), len(like[0])) if like else (self.field, self.field)
         # PAD (0) or an out-of-range id has no symbol; a wall is the harmless reading.
         symbols = np.array(list("#" + MAZE_SYMBOLS + "#" * 16))
         cells = symbols[np.clip(field[:nrows, :ncols], 0, len(symbols) - 1)]
@@ -272,9 +284,28 @@ class ArcCodec(Codec):
 _CODECS: dict[str, Codec] = {c.kind: c for c in (SudokuCodec(), MazeCodec(), ArcCodec())}
 
 
-def codec_for(kind: str) -> Codec:
-    """The codec of a puzzle kind: 'sudoku', 'maze' or 'arc'."""
+def codec_for(kind: str, seq_len: int | None = None) -> Codec:
+    """The codec of a puzzle kind: 'sudoku', 'maze' or 'arc'.
+
+    `seq_len` is the model's (TRMConfig.seq_len); it matters for mazes, whose field may be smaller than
+    30x30, and is checked for the others. None means the kind's standard size.
+    """
     try:
-        return _CODECS[kind]
+        codec = _CODECS[kind]
     except KeyError:
         raise PuzzleError(f"unknown puzzle kind {kind!r}; use one of {', '.join(_CODECS)}") from None
+    if seq_len is None or seq_len == codec.seq_len:
+        return codec
+    if kind == "maze":
+        field = maze_field(seq_len)
+        if field is not None:
+            return MazeCodec(field)
+    raise PuzzleError(f"a {kind} model with {seq_len} positions has no codec; {kind} models have "
+                      + (f"a square field of {MIN_MAZE_FIELD}x{MIN_MAZE_FIELD} to {CANVAS}x{CANVAS}" if kind == "maze"
+                         else f"{codec.seq_len}"))
+
+
+def maze_field(seq_len: int) -> int | None:
+    """The side of the square maze field with `seq_len` cells, None if there is no such field."""
+    side = math.isqrt(seq_len) if seq_len > 0 else 0
+    return side if side * side == seq_len and MIN_MAZE_FIELD <= side <= CANVAS else None

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from solver.codecs import MIN_MAZE_FIELD, maze_field
+
 KINDS = ("sudoku", "maze", "arc")
 POS_ENCODINGS = ("rope", "learned", "none")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -33,6 +35,21 @@ PUBLISHED: dict[str, dict[str, Any]] = {
 }
 
 
+def seq_len_problem(kind: str, seq_len: int) -> str | None:
+    """What is wrong with a kind's sequence length, or None: mazes may use any square field up to 30x30
+    (see solver/codecs.py), the other kinds only their fixed size."""
+    shape = KIND_SHAPES.get(kind)
+    if shape is None:
+        return None
+    if kind == "maze":
+        if maze_field(seq_len) is None:
+            return (f"maze models need a seq_len that fills a square field of {MIN_MAZE_FIELD}x{MIN_MAZE_FIELD} "
+                    f"to 30x30 cells, not {seq_len}")
+    elif seq_len != shape["seq_len"]:
+        return f"{kind} models have seq_len {shape['seq_len']}, not {seq_len}"
+    return None
+
+
 def ceil_div(a: int, b: int) -> int:
     return -(a // -b)
 
@@ -40,7 +57,7 @@ def ceil_div(a: int, b: int) -> int:
 @dataclass(frozen=True)
 class TRMConfig:
     kind: str  # puzzle kind: 'sudoku' | 'maze' | 'arc'; picks the codec
-    seq_len: int  # answer positions (81 for Sudoku, 30*30 for maze and ARC)
+    seq_len: int  # answer positions (81 for Sudoku, 30*30 for maze and ARC; a smaller square for a maze field)
     vocab_size: int  # token ids per position, PAD included (11, 6, 12)
     num_puzzle_identifiers: int = 1  # rows of the puzzle-embedding table (1 = only the blank id 0)
     hidden_size: int = 512  # width of z_H, z_L and every token
@@ -73,6 +90,8 @@ class TRMConfig:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.mlp_t and self.hidden_size % max(self.num_heads, 1):
             problems.append(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
+        if seq_len_problem(self.kind, self.seq_len):
+            problems.append(seq_len_problem(self.kind, self.seq_len))
         if self.puzzle_emb_ndim < 0 or self.puzzle_emb_len < 0:
             problems.append("puzzle_emb_ndim and puzzle_emb_len cannot be negative")
         # The reference reserves puzzle_emb_len prefix positions even without a puzzle embedding, which

@@ -31,7 +31,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from solver.config import KIND_SHAPES
+from solver.config import KIND_SHAPES, seq_len_problem
 from solver.losses import IGNORE_LABEL_ID
 
 FIELDS = ("inputs", "labels", "puzzle_identifiers", "puzzle_indices", "group_indices")
@@ -56,13 +56,13 @@ class DatasetMetadata:
 
     @property
     def kind(self) -> str:
-        """Puzzle kind told by the sequence length and vocabulary (the codecs fix both)."""
+        """Puzzle kind told by the vocabulary (the codecs fix it), checked against the sequence length."""
         for kind, shape in KIND_SHAPES.items():
-            if shape == {"seq_len": self.seq_len, "vocab_size": self.vocab_size}:
+            if shape["vocab_size"] == self.vocab_size and seq_len_problem(kind, self.seq_len) is None:
                 return kind
         known = ", ".join(f"{k} ({s['seq_len']} positions, {s['vocab_size']} tokens)" for k, s in KIND_SHAPES.items())
         raise DatasetError(f"a dataset with {self.seq_len} positions and {self.vocab_size} tokens is no known "
-                           f"puzzle kind; known: {known}")
+                           f"puzzle kind; known: {known}, or a maze on a smaller square field")
 
 
 @dataclass

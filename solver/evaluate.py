@@ -42,7 +42,7 @@ import torch
 
 from solver.checkpoint import (CheckpointError, is_project_file, load_checkpoint, read_project,
                                resolve_checkpoint_path, write_project)
-from solver.codecs import CANVAS, MAZE_SYMBOLS, codec_for
+from solver.codecs import CANVAS, MAZE_SYMBOLS, MIN_MAZE_FIELD, codec_for, maze_field
 from solver.data import PuzzleSplit, load_split, ordered_examples
 from solver.inference import solve_steps
 from solver.losses import IGNORE_LABEL_ID
@@ -72,9 +72,20 @@ def _bfs_distance(passable: np.ndarray, start: tuple[int, int], goal: tuple[int,
     return None
 
 
+def as_maze_field(tokens: np.ndarray) -> np.ndarray:
+    """Maze tokens as the square field they fill (30x30, or a smaller field's side; see solver/codecs.py)."""
+    tokens = np.asarray(tokens)
+    if tokens.ndim == 2:
+        return tokens
+    side = maze_field(tokens.size)
+    if side is None:
+        raise ValueError(f"{tokens.size} maze tokens do not fill a square field of {MIN_MAZE_FIELD}-{CANVAS} cells a side")
+    return tokens.reshape(side, side)
+
+
 def maze_shortest_length(inputs: np.ndarray) -> int | None:
-    """Moves on a shortest path from S to G of a maze given as tokens (30x30 field), None if there is none."""
-    grid = np.asarray(inputs).reshape(CANVAS, CANVAS)
+    """Moves on a shortest path from S to G of a maze given as tokens (its square field), None if there is none."""
+    grid = as_maze_field(inputs)
     starts, goals = np.argwhere(grid == START), np.argwhere(grid == GOAL)
     if len(starts) != 1 or len(goals) != 1:
         return None
@@ -88,8 +99,8 @@ def maze_path_is_shortest(inputs: np.ndarray, answer: np.ndarray, shortest: int 
     S to G through its path cells, and use exactly (shortest length - 1) path cells; a connected S-G path
     cannot have fewer, so with that many it is a shortest path and has no stray cells.
     """
-    grid = np.asarray(inputs).reshape(CANVAS, CANVAS)
-    answer = np.asarray(answer).reshape(CANVAS, CANVAS)
+    grid = as_maze_field(inputs)
+    answer = np.asarray(answer).reshape(grid.shape)
     path = answer == PATH
     if (answer[~path] != grid[~path]).any() or (grid[path] != OPEN).any():
         return False
@@ -321,6 +332,9 @@ def evaluate_model(model: TRM, split: PuzzleSplit, *, limit: int | None = None, 
     kind = model.config.kind
     if split.metadata.kind != kind:
         raise ValueError(f"the dataset {split.root} holds {split.metadata.kind} puzzles, the model is a {kind} model")
+    if split.metadata.seq_len != model.config.seq_len:  # mazes on another field than the model's
+        raise ValueError(f"the dataset {split.root} has {split.metadata.seq_len} positions a puzzle, the model "
+                         f"{model.config.seq_len}; build the data with the model's --field")
     if split.metadata.num_puzzle_identifiers > model.config.num_puzzle_identifiers:
         raise ValueError(f"the dataset has {split.metadata.num_puzzle_identifiers} puzzle identifiers, the model "
                          f"knows {model.config.num_puzzle_identifiers}; was it trained on this dataset?")

@@ -62,7 +62,7 @@ import torch
 import torch.distributed as dist
 
 from solver.checkpoint import write_project
-from solver.config import KIND_SHAPES, TRMConfig
+from solver.config import TRMConfig
 from solver.data import BatchPosition, PuzzleSplit, batches_per_epoch, load_split, train_batches
 from solver.losses import LOSS_FUNCTIONS, Q_HALT_LOSS_WEIGHT, act_loss
 from solver.model import TRM, init_weights
@@ -136,7 +136,7 @@ class TrainConfig:
         if shape["puzzle_emb_ndim"] == 0:
             shape["puzzle_emb_len"] = 0
         try:
-            return TRMConfig(kind=kind, **KIND_SHAPES[kind], **shape)
+            return TRMConfig(kind=kind, seq_len=split.metadata.seq_len, vocab_size=split.metadata.vocab_size, **shape)
         except (TypeError, ValueError) as e:
             raise TrainConfigError(f"arch: {e}") from None
 

@@ -97,3 +97,34 @@ def test_an_api_url_that_matches_nothing_answers_json_404(client, db):
 
     assert response.status_code == 404
     assert response.json() == {"error": "no API resource at /api/v1/jobs/not-a-uuid/"}
+
+
+@pytest.fixture
+def maze_field_10(db, tmp_path):
+    """A maze checkpoint trained (here: initialised) on a 10x10 field, beside the 30x30 one."""
+    import subprocess
+    import sys
+
+    from puzzles.services.checkpoints import checkpoint_register
+
+    path = tmp_path / "maze10.safetensors"
+    subprocess.run([sys.executable, "-m", "solver", "init", "--kind", "maze", "--field", "10", "--output", str(path),
+                    "--hidden-size", "16", "--num-heads", "2"], check=True, capture_output=True)
+    return checkpoint_register(path=path, name="maze-10")
+
+
+def test_a_maze_larger_than_the_checkpoints_field_is_refused_and_the_field_is_listed(api, client, active_checkpoints,
+                                                                                  maze_field_10):
+    wide = ["S" + " " * 10, " " * 10 + "G"]
+    assert api({"kind": "maze", "puzzle": {"grid": wide}}).status_code == 202  # the active one has 30x30
+
+    response = api({"kind": "maze", "puzzle": {"grid": wide}, "checkpoint": "maze-10"})
+
+    assert response.status_code == 400
+    assert response.json()["detail"]["puzzle.grid"] == [
+        "row 1 has 11 cells; at most 10 are allowed by this model, trained on a 10x10 field"]
+    assert SolveJob.objects.count() == 1 and Puzzle.objects.count() == 1  # only the first job
+    assert api({"kind": "maze", "puzzle": {"grid": ["S" + " " * 9, " " * 9 + "G"]},
+                "checkpoint": "maze-10"}).status_code == 202
+    fields = {c["name"]: c["maze_field"] for c in client.get("/api/v1/checkpoints/").json()}
+    assert fields == {"maze-10": 10, "tiny-maze": 30, "tiny-sudoku": None, "tiny-arc": None}

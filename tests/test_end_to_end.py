@@ -122,3 +122,23 @@ def test_a_worker_without_q_consumes_the_queue_of_its_device(stack):
     # The stack's worker runs with TRM_DEVICE=cpu and no -Q.
     assert ".> cpu " in stack.log("worker")
     assert ".> celery " not in stack.log("worker")
+
+
+def test_a_maze_model_on_a_smaller_field_solves_through_the_worker(stack, active_checkpoints, tmp_path):
+    from puzzles.services.checkpoints import checkpoint_register
+
+    path = tmp_path / "maze10.safetensors"
+    subprocess.run([sys.executable, "-m", "solver", "init", "--kind", "maze", "--field", "10", "--output", str(path),
+                    "--hidden-size", "32", "--num-heads", "2", "--H-cycles", "2", "--L-cycles", "2", "--seed", "2"],
+                   check=True, capture_output=True)
+    checkpoint_register(path=path, name="maze-field-10")
+    maze = ["#########", "#S      #", "# ##### #", "#   G   #", "#########"]
+    status, job = stack.request("POST", "/api/v1/jobs/",
+                                {"kind": "maze", "puzzle": {"grid": maze}, "checkpoint": "maze-field-10", "steps": 2})
+    assert status == 202, job
+
+    steps = [m for m in read_stream(stack.ws_url + job["stream"]) if m["type"] == "step"]
+
+    expected = solver_cli_steps(path, "maze", "\n".join(maze) + "\n", 2, tmp_path)
+    assert [m["grid"] for m in steps] == [line["grid"] for line in expected]
+    assert all(len(line["tokens"]) == 100 for line in expected)  # the model's own 10x10 field

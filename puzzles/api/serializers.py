@@ -78,7 +78,8 @@ class CheckpointOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Checkpoint
-        fields = ["name", "kind", "variant", "parameters", "halt_max_steps", "trained", "content_hash", "active", "created_at"]
+        fields = ["name", "kind", "variant", "parameters", "halt_max_steps", "trained", "content_hash", "active", "created_at",
+                  "maze_field"]
 
 
 class ErrorOutputSerializer(serializers.Serializer):

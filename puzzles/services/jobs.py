@@ -9,7 +9,7 @@ from django.utils import timezone
 from puzzles.messages import status_message
 from puzzles.models import Checkpoint, Puzzle, SolveJob
 from puzzles.publishing import publish_status
-from puzzles.puzzle_input import parse_puzzle
+from puzzles.puzzle_input import check_fits_model, parse_puzzle
 from puzzles.services.queueing import job_enqueue
 
 ACTIVE = (SolveJob.Status.QUEUED, SolveJob.Status.RUNNING)
@@ -80,6 +80,7 @@ def job_submit(
             return earlier, False
     parsed = parse_puzzle(kind, puzzle)
     checkpoint = _choose_checkpoint(kind, checkpoint_name)
+    check_fits_model(parsed, checkpoint.seq_len)
     if steps is None:
         steps = checkpoint.halt_max_steps
     elif not 1 <= steps <= checkpoint.halt_max_steps:

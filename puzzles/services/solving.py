@@ -166,8 +166,8 @@ def _members(jobs: list[SolveJob]) -> list[_Member]:
 
 def _run_batch(jobs: list[SolveJob]) -> None:
     first = jobs[0]
-    codec = codec_for(first.puzzle.kind)
-    model, _config = cached_model(first.checkpoint.path, first.checkpoint.content_hash, device=_device())
+    model, config = cached_model(first.checkpoint.path, first.checkpoint.content_hash, device=_device())
+    codec = codec_for(first.puzzle.kind, config.seq_len)
     members = _members(jobs)
     inputs = np.stack([codec.encode(grid) for member in members for grid in member.grids])
     active = {member.job.id: member for member in members}

@@ -20,6 +20,7 @@ import os
 import sys
 from pathlib import Path
 
+from solver.codecs import MIN_MAZE_FIELD
 from solver.datasets import arc, maze, sudoku
 
 
@@ -49,7 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--num-train", type=int, default=1000, help="training mazes (before augmentation)")
     p.add_argument("--num-test", type=int, default=1000, help="held-out mazes")
     p.add_argument("--size", type=int, nargs="+", default=[maze.HARD_SIZE],
-                   help="maze side (2-30), or several taken in turn; smaller mazes sit in a 30x30 field of walls")
+                   help="maze side (2-30), or several taken in turn; smaller mazes sit in a field of walls")
+    p.add_argument("--field", type=int, default=maze.HARD_SIZE,
+                   help="side of the square field the mazes sit in (3-30, default %(default)s, the reference's); "
+                        "a model trained on a smaller one is much cheaper but takes mazes only up to that size")
     p.add_argument("--min-path-length", type=int,
                    help="shortest path must be longer than this (default: 110 for 30x30, scaled by area)")
     p.add_argument("--loop-fraction", type=_fraction, default=maze.LOOP_FRACTION,
@@ -113,12 +117,15 @@ def cmd_sudoku(args: argparse.Namespace) -> None:
 
 def cmd_maze(args: argparse.Namespace) -> None:
     _check_counts(args, "num_train", "num_test")
+    if not MIN_MAZE_FIELD <= args.field <= maze.HARD_SIZE:
+        raise ValueError(f"--field {args.field} is out of range; use {MIN_MAZE_FIELD}-{maze.HARD_SIZE}")
     for size in args.size:
-        if not 2 <= size <= maze.HARD_SIZE:
-            raise ValueError(f"--size {size} is out of range; use 2-{maze.HARD_SIZE}")
+        if not 2 <= size <= args.field:
+            raise ValueError(f"--size {size} is out of range; use 2-{args.field}"
+                             + (f" (the --field {args.field})" if args.field < maze.HARD_SIZE else ""))
     _report(maze.build(args.output_dir, num_train=args.num_train, num_test=args.num_test, sizes=args.size,
                        min_path_length=args.min_path_length, loop_fraction=args.loop_fraction, aug=args.aug,
-                       seed=args.seed, log=_log))
+                       field=args.field, seed=args.seed, log=_log))
 
 
 def cmd_arc(args: argparse.Namespace) -> None:

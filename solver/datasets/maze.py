@@ -8,7 +8,8 @@ path longer than the minimum (110 steps on 30x30, as Maze-Hard asks).
 The answer is the maze with 'o' on every cell of one shortest path between 'S' and 'G' (those two keep
 their symbols), as in the reference's data. Because shortest paths are not unique, answers are graded with
 `is_valid_shortest_path`. Mazes smaller than 30x30 sit at the top-left of a field of walls (the codec does
-that); dihedral augmentation transforms the maze before it is placed there.
+that); dihedral augmentation transforms the maze before it is placed there. The field is 30x30 as in the
+reference unless `field` says otherwise (a smaller field makes a model for small mazes much cheaper).
 """
 
 from __future__ import annotations
@@ -172,14 +173,14 @@ def _transform(rows: list[str], tid: int) -> list[str]:
 
 def build(output_dir: Path, *, num_train: int, num_test: int, sizes: Sequence[int] = (HARD_SIZE,),
           min_path_length: int | None = None, loop_fraction: float = LOOP_FRACTION, aug: bool = False,
-          seed: int = 0, log=print) -> dict:
+          field: int = HARD_SIZE, seed: int = 0, log=print) -> dict:
     """Generates the mazes and writes the dataset; the k-th maze of a split has size sizes[k % len(sizes)].
 
     With `aug`, each train maze's group also holds its 7 other dihedral transforms (as the reference's
     --aug). Each split also gets all__path_length.npy, the shortest path length of each example, and
     all__size.npy, the width of its maze (evaluation reports accuracy by size).
     """
-    codec = codec_for("maze")
+    codec = codec_for("maze", field * field)
     summary: dict = {}
     seen: set[tuple[str, ...]] = set()
     for split, count in (("train", num_train), ("test", num_test)):

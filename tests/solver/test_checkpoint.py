@@ -228,3 +228,16 @@ def test_fixture_weights_are_deterministic():
     a = fixture_weights({"lm_head.weight": (3, 4)}, 1)
     b = fixture_weights({"lm_head.weight": (3, 4)}, 1)
     assert torch.equal(a["lm_head.weight"], b["lm_head.weight"])
+
+
+def test_a_maze_model_on_a_smaller_field_round_trips_and_other_lengths_are_refused(tmp_path):
+    model = tiny_model("maze", seq_len=100)
+    path = save_checkpoint(model, model.config, tmp_path / "maze10.safetensors", provenance={"made_by": "tests"})
+    loaded, config = load_checkpoint(path)
+    assert (config.kind, config.seq_len) == ("maze", 100)
+    assert checkpoint_info(path)["config"]["seq_len"] == 100
+    for kind, seq_len, message in (("maze", 99, "maze models need a seq_len that fills a square field of 3x3 to 30x30 cells, not 99"),
+                                   ("sudoku", 100, "sudoku models have seq_len 81, not 100"),
+                                   ("arc", 81, "arc models have seq_len 900, not 81")):
+        with pytest.raises(ValueError, match="invalid TRM config: .*" + message):
+            tiny_model(kind, seq_len=seq_len)

@@ -129,3 +129,22 @@ def test_init_rejects_an_impossible_shape(tmp_path, capsys):
     assert main(["init", "--kind", "maze", "--output", str(tmp_path / "x.safetensors"),
                  "--hidden-size", "30", "--num-heads", "4"]) == 2
     assert "hidden_size 30 is not divisible by num_heads 4" in capsys.readouterr().err
+
+
+def test_solve_with_a_maze_model_on_a_smaller_field(tmp_path):
+    from solver.checkpoint import save_checkpoint
+    from tests.solver.conftest import tiny_model
+
+    model = tiny_model("maze", seq_len=100)
+    checkpoint = save_checkpoint(model, model.config, tmp_path / "maze10.safetensors", provenance={"made_by": "tests"})
+    puzzle = tmp_path / "maze.txt"
+    puzzle.write_text("\n".join(MAZE) + "\n")
+    done = solver("solve", "--checkpoint", checkpoint, "--input", puzzle, "--steps", "1")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert len(record["tokens"]) == 100 and [len(row) for row in record["grid"]] == [7] * 5
+
+    puzzle.write_text("S" + " " * 10 + "\n" + " " * 10 + "G\n")
+    done = solver("solve", "--checkpoint", checkpoint, "--input", puzzle)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == "error: row 1 has 11 cells; at most 10 are allowed by this model, trained on a 10x10 field\n"

@@ -184,3 +184,36 @@ def test_unknown_kind():
 
 def test_puzzle_error_is_a_value_error():
     assert issubclass(PuzzleError, ValueError)
+
+
+# ---------------------------------------------------------------------------------- smaller maze fields
+
+
+def test_a_maze_model_on_a_smaller_field_gets_that_fields_codec():
+    codec = codec_for("maze", 100)
+    assert (codec.seq_len, codec.field) == (100, 10)
+    field = codec.encode(MAZE).reshape(10, 10)
+    assert field[1, :7].tolist() == [1, 3, 2, 2, 2, 2, 1]
+    assert (field[5:, :] == 1).all() and (field[:, 7:] == 1).all()  # walls around it, as on the 30x30 field
+    assert codec.decode(codec.encode(MAZE), like=MAZE) == MAZE
+    assert codec_for("maze", 900) is codec_for("maze")  # the standard field
+
+
+def test_a_smaller_field_refuses_a_larger_maze_and_says_why():
+    rows = ["S" + " " * 10, " " * 10 + "G"]
+    assert codec_for("maze").from_json(rows) == rows  # fine on the 30x30 field
+    message = error_of(codec_for("maze", 100).from_json, rows)
+    assert message == "row 1 has 11 cells; at most 10 are allowed by this model, trained on a 10x10 field"
+    tall = ["S"] + [" "] * 10 + ["G"]
+    assert "maze has 12 rows; at most 10 are allowed by this model" in error_of(codec_for("maze", 100).encode, tall)
+
+
+@pytest.mark.parametrize("kind, seq_len, message", [
+    ("maze", 99, "a maze model with 99 positions has no codec; maze models have a square field of 3x3 to 30x30"),
+    ("maze", 31 * 31, "maze models have a square field"),
+    ("maze", 4, "maze models have a square field"),
+    ("sudoku", 100, "a sudoku model with 100 positions has no codec; sudoku models have 81"),
+    ("arc", 100, "arc models have 900"),
+])
+def test_a_sequence_length_no_field_has_is_refused(kind, seq_len, message):
+    assert message in error_of(codec_for, kind, seq_len)

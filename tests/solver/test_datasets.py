@@ -325,3 +325,31 @@ def test_arc_build_of_named_tasks_keeps_only_those_and_refuses_unknown_names(tmp
     with pytest.raises(ValueError, match="--tasks: nope not found in the subsets training"):
         build_dataset("arc", "--output-dir", str(tmp_path / "none"), "--subsets", "training", "--tasks", "nope")
     assert not (tmp_path / "none").exists()
+
+
+def test_mazes_on_a_smaller_field_fill_it_and_keep_their_shortest_paths(tmp_path):
+    build_dataset("maze", "--output-dir", str(tmp_path), "--num-train", "3", "--num-test", "2",
+                  "--size", "6", "10", "--field", "10", "--loop-fraction", "0", "--aug")
+    codec = codec_for("maze", 100)
+    metadata, a = check_layout(tmp_path, "train", 100, 6)
+    sizes = np.load(tmp_path / "train" / "all__size.npy")
+    assert sorted(set(sizes.tolist())) == [6, 10] and a["inputs"].shape == (24, 100)
+    for tokens, label, size in zip(a["inputs"], a["labels"], sizes):
+        field = tokens.reshape(10, 10)
+        assert np.all(field[size:] == 1) and np.all(field[:, size:] == 1)
+        rows = [r[:size] for r in codec.decode(tokens)[:size]]
+        answer = [r[:size] for r in codec.decode(label)[:size]]
+        assert maze.is_valid_shortest_path(rows, answer)
+    assert check_layout(tmp_path, "test", 100, 6)[0]["total_groups"] == 2
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--field", "10", "--size", "12"], "--size 12 is out of range; use 2-10 (the --field 10)"),
+    (["--field", "2"], "--field 2 is out of range; use 3-30"),
+    (["--field", "31"], "--field 31 is out of range; use 3-30"),
+])
+def test_a_maze_that_does_not_fit_the_field_is_refused(tmp_path, capsys, arguments, message):
+    with pytest.raises((SystemExit, ValueError)) as info:
+        build_dataset("maze", "--output-dir", str(tmp_path / "out"), "--num-train", "1", "--num-test", "1", *arguments)
+    assert message in str(info.value) + capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -200,3 +200,16 @@ def test_arc_voting_ranks_by_votes_then_halting_confidence():
     tie.add(3, grid, arc.encode(truth.tolist()), arc.encode(wrong.tolist()), 2.0)
     tie.add(3, grid, arc.encode(truth.tolist()), arc.encode(truth.tolist()), 1.0)
     assert tie.scores()["pass@1"] == 0.0 and tie.scores()["pass@2"] == 1.0  # one vote each: confidence decides
+
+
+def test_mazes_on_a_smaller_field_are_graded_and_a_model_of_another_field_is_refused(tmp_path):
+    codec = codec_for("maze", 100)
+    x, path = codec.encode(MAZE), [(1, 2), (1, 3), (1, 4), (1, 5), (2, 5)]
+    answer = codec.encode(["".join("o" if (r, c) in path else ch for c, ch in enumerate(row)) for r, row in enumerate(MAZE)])
+    assert maze_shortest_length(x) == 6
+    assert maze_path_is_shortest(x, answer) and not maze_path_is_shortest(x, x)
+    write_split(tmp_path / "data" / "test", x[None], answer[None], kind_shape=(100, 6))
+    figures = evaluate_model(tiny_model("maze", seq_len=100), load_split(tmp_path / "data", "test"))
+    assert figures["kind"] == "maze" and figures["valid_shortest_path"] == 0.0  # a random model draws no path
+    with pytest.raises(ValueError, match="has 100 positions a puzzle, the model 900; build the data with the model's --field"):
+        evaluate_model(tiny_model("maze"), load_split(tmp_path / "data", "test"))
