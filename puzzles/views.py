@@ -12,7 +12,9 @@ from puzzles.models import Checkpoint, SolveJob
 @ensure_csrf_cookie
 def playground(request):
     checkpoints = Checkpoint.objects.filter(is_active=True).order_by("kind")
-    return render(request, "puzzles/playground.html", {"checkpoints": checkpoints})
+    maze = next((c for c in checkpoints if c.kind == "maze"), None)
+    return render(request, "puzzles/playground.html",
+                  {"checkpoints": checkpoints, "active_maze_field": maze.maze_field if maze else None})
 
 
 @ensure_csrf_cookie

@@ -47,6 +47,34 @@ def test_a_bad_puzzle_shows_its_error_and_stays_on_the_page(stack, active_checkp
     assert page.url.rstrip("/") == stack.base_url
 
 
+def test_a_maze_larger_than_the_active_models_field_is_flagged_before_and_refused_on_submit(stack, active_checkpoints,
+                                                                                          page, tmp_path):
+    import subprocess
+    import sys
+
+    from puzzles.services.checkpoints import checkpoint_register
+
+    path = tmp_path / "maze10.safetensors"
+    subprocess.run([sys.executable, "-m", "solver", "init", "--kind", "maze", "--field", "10", "--output", str(path),
+                    "--hidden-size", "16", "--num-heads", "2"], check=True, capture_output=True)
+    checkpoint_register(path=path, name="maze-10", activate=True)
+    page.goto(stack.base_url + "/")
+    assert "takes mazes up to 10×10" in page.locator(".checkpoints").inner_text()
+    page.get_by_role("radio", name="Maze").check()
+    assert page.locator("#maze-info").inner_text() == "Shortest path: 18 steps."  # the 10x10 start fits
+
+    page.locator("#puzzle-text").fill("S" + " " * 10 + "\n" + " " * 10 + "G")
+    assert page.locator("#maze-info").inner_text() == (
+        "Shortest path: 11 steps. The active maze model takes mazes up to 10×10; make it smaller or pick "
+        "another checkpoint.")
+    page.get_by_role("button", name="Solve").click()
+
+    error = page.locator("#form-error")
+    error.wait_for(state="visible")
+    assert "at most 10 are allowed by this model, trained on a 10x10 field" in error.inner_text()
+    assert page.url.rstrip("/") == stack.base_url
+
+
 def test_cancel_a_running_solve_from_its_page_and_find_it_in_the_history(stack, slowest_maze_checkpoint, page):
     from puzzles.services.checkpoints import checkpoint_activate
 

@@ -220,6 +220,11 @@ class MazeEditor {
     this.board.querySelectorAll(".cell").forEach((cell, index) => { cell.dataset.index = String(index); });
     const length = this.shortestPath();
     this.info.textContent = length === null ? "No path from S to G yet." : `Shortest path: ${length} steps.`;
+    // A model trained on a smaller field (e.g. the 10x10 demo) refuses larger mazes: say so before submitting.
+    const field = Number(this.tools.dataset.activeField) || 30;
+    if (this.rows.length > field || this.rows[0].length > field) {
+      this.info.textContent += ` The active maze model takes mazes up to ${field}×${field}; make it smaller or pick another checkpoint.`;
+    }
     this.tools.querySelector(".maze-note").textContent = this.note;
   }
 }
