@@ -11,6 +11,8 @@ Tokenisation (must match the checkpoints' training data exactly):
           field of walls. Vocabulary 6. A model may be trained on a smaller square field (its seq_len says
           which: 10x10 = 100): `codec_for("maze", seq_len)` gives that field's codec, which refuses larger
           mazes. Attention costs grow with the square of the field, so small mazes train far faster there.
+          The field's rows are one sequence, so a maze as wide as its field has its last column next to
+          the following row's first: keep a wall column beside it (train on mazes one narrower).
 - arc:    colour c -> c+2 on a 30x30 canvas of PAD (0), grid at the top-left, EOS (1) along the row below it
           and the column right of it (not the corner). Vocabulary 12.
 

@@ -53,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="maze side (2-30), or several taken in turn; smaller mazes sit in a field of walls")
     p.add_argument("--field", type=int, default=maze.HARD_SIZE,
                    help="side of the square field the mazes sit in (3-30, default %(default)s, the reference's); "
-                        "a model trained on a smaller one is much cheaper but takes mazes only up to that size")
+                        "a model trained on a smaller one is much cheaper but takes mazes only up to that size; "
+                        "make it one wider than the largest --size, so that a wall column ends every row")
     p.add_argument("--min-path-length", type=int,
                    help="shortest path must be longer than this (default: 110 for 30x30, scaled by area)")
     p.add_argument("--loop-fraction", type=_fraction, default=maze.LOOP_FRACTION,
