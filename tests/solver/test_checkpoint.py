@@ -199,13 +199,13 @@ def test_project_file_with_wrong_shape_in_header(tmp_path):
         load_checkpoint(path)
 
 
-def test_demo_checkpoint_names(tmp_path):
+def test_demo_checkpoint_names(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError, match="unknown demo checkpoint 'demo:chess'"):
         resolve_checkpoint_path("demo:chess")
-    path = DEMO_DIR / "maze.safetensors"
-    if not path.exists():
-        with pytest.raises(CheckpointError, match="demo checkpoint for maze is not installed"):
-            resolve_checkpoint_path("demo:maze")
+    assert resolve_checkpoint_path("demo:sudoku") == DEMO_DIR / "sudoku.safetensors"
+    monkeypatch.setattr("solver.checkpoint.DEMO_DIR", tmp_path)  # a copy of the project without the maze demo
+    with pytest.raises(CheckpointError, match="demo checkpoint for maze is not installed"):
+        resolve_checkpoint_path("demo:maze")
 
 
 def test_expected_shapes_follow_the_reference_layout():
