@@ -9,6 +9,7 @@ import pytest
 
 from solver.checkpoint import checkpoint_info
 from solver.cli import build_parser, main
+from solver.config import KIND_SHAPES
 from solver.demo_recipes import RECIPES_DIR, load_recipe
 from solver.train import load_train_config
 
@@ -68,5 +69,9 @@ def test_every_shipped_recipe_is_a_valid_dataset_command_and_training_config(rec
     assert arguments.dataset_kind == kind
     config = load_train_config(None, data_paths=[str(tmp_path)], checkpoint_path=str(tmp_path / "run"),
                                **loaded["train"])
-    split = SimpleNamespace(metadata=SimpleNamespace(kind=kind, num_puzzle_identifiers=1))
-    assert config.model_config(split).kind == kind  # the arch is a valid model shape for the kind
+    # The shape the built dataset would have (a maze recipe may use a smaller --field).
+    seq_len = arguments.field ** 2 if kind == "maze" else KIND_SHAPES[kind]["seq_len"]
+    split = SimpleNamespace(metadata=SimpleNamespace(kind=kind, num_puzzle_identifiers=1, seq_len=seq_len,
+                                                     vocab_size=KIND_SHAPES[kind]["vocab_size"]))
+    model = config.model_config(split)
+    assert (model.kind, model.seq_len) == (kind, seq_len)  # the arch is a valid model shape for the kind
