@@ -200,7 +200,7 @@ class MazeCodec(Codec):
         return list(rows)
 
     def _whose(self) -> str:
-        return "" if self.field == CANVAS else f" by this model, trained on a {self.field}x{self.field} field"
+        return "" if self.field == CANVAS else f" by this model, whose field is {self.field}x{self.field}"
 
     def encode(self, grid: Grid) -> np.ndarray:
         rows = self._validate(list(grid), allowed=MAZE_SYMBOLS)

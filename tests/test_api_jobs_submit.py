@@ -122,7 +122,7 @@ def test_a_maze_larger_than_the_checkpoints_field_is_refused_and_the_field_is_li
 
     assert response.status_code == 400
     assert response.json()["detail"]["puzzle.grid"] == [
-        "row 1 has 11 cells; at most 10 are allowed by this model, trained on a 10x10 field"]
+        "row 1 has 11 cells; at most 10 are allowed by this model, whose field is 10x10"]
     assert SolveJob.objects.count() == 1 and Puzzle.objects.count() == 1  # only the first job
     assert api({"kind": "maze", "puzzle": {"grid": ["S" + " " * 9, " " * 9 + "G"]},
                 "checkpoint": "maze-10"}).status_code == 202

@@ -71,7 +71,7 @@ def test_a_maze_larger_than_the_active_models_field_is_flagged_before_and_refuse
 
     error = page.locator("#form-error")
     error.wait_for(state="visible")
-    assert "at most 10 are allowed by this model, trained on a 10x10 field" in error.inner_text()
+    assert "at most 10 are allowed by this model, whose field is 10x10" in error.inner_text()
     assert page.url.rstrip("/") == stack.base_url
 
 

@@ -147,4 +147,4 @@ def test_solve_with_a_maze_model_on_a_smaller_field(tmp_path):
     puzzle.write_text("S" + " " * 10 + "\n" + " " * 10 + "G\n")
     done = solver("solve", "--checkpoint", checkpoint, "--input", puzzle)
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr == "error: row 1 has 11 cells; at most 10 are allowed by this model, trained on a 10x10 field\n"
+    assert done.stderr == "error: row 1 has 11 cells; at most 10 are allowed by this model, whose field is 10x10\n"

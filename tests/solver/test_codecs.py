@@ -203,7 +203,7 @@ def test_a_smaller_field_refuses_a_larger_maze_and_says_why():
     rows = ["S" + " " * 10, " " * 10 + "G"]
     assert codec_for("maze").from_json(rows) == rows  # fine on the 30x30 field
     message = error_of(codec_for("maze", 100).from_json, rows)
-    assert message == "row 1 has 11 cells; at most 10 are allowed by this model, trained on a 10x10 field"
+    assert message == "row 1 has 11 cells; at most 10 are allowed by this model, whose field is 10x10"
     tall = ["S"] + [" "] * 10 + ["G"]
     assert "maze has 12 rows; at most 10 are allowed by this model" in error_of(codec_for("maze", 100).encode, tall)
 
