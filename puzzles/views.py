@@ -6,15 +6,37 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from puzzles.gallery import offered
 from puzzles.models import Checkpoint, SolveJob
+from solver.codecs import CANVAS
+
+# The side of the random maze the page offers first: the size the maze demo was trained up to, within the field.
+DEFAULT_MAZE_SIDE = 10
+
+
+def kind_defaults(checkpoints) -> dict[str, dict]:
+    """What the page starts each kind with, from that kind's active checkpoint: the steps it was trained with
+    and the largest grid it takes, so that no default the page offers is one the server refuses."""
+    defaults = {}
+    for checkpoint in checkpoints:
+        largest = {"sudoku": 9, "maze": checkpoint.maze_field, "arc": CANVAS}[checkpoint.kind]
+        defaults[checkpoint.kind] = {"checkpoint": checkpoint.name, "steps": checkpoint.halt_max_steps,
+                                     "largest_grid": largest, "trained": checkpoint.trained}
+    if "maze" in defaults:
+        defaults["maze"]["default_side"] = min(DEFAULT_MAZE_SIDE, defaults["maze"]["largest_grid"])
+    return defaults
 
 
 @ensure_csrf_cookie
 def playground(request):
-    checkpoints = Checkpoint.objects.filter(is_active=True).order_by("kind")
-    maze = next((c for c in checkpoints if c.kind == "maze"), None)
-    return render(request, "puzzles/playground.html",
-                  {"checkpoints": checkpoints, "active_maze_field": maze.maze_field if maze else None})
+    checkpoints = list(Checkpoint.objects.filter(is_active=True).order_by("kind"))
+    defaults = kind_defaults(checkpoints)
+    return render(request, "puzzles/playground.html", {
+        "checkpoints": checkpoints, "kind_defaults": defaults, "starting_puzzles": offered(defaults),
+        "active_maze_field": defaults.get("maze", {}).get("largest_grid"),
+        "maze_side": defaults.get("maze", {}).get("default_side", DEFAULT_MAZE_SIDE),
+        "sudoku_steps": defaults.get("sudoku", {}).get("steps", 16),
+    })
 
 
 @ensure_csrf_cookie

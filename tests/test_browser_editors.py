@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from puzzles.gallery import starting_puzzles
 from puzzles.models import SolveJob
 from solver.datasets import maze, sudoku
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.stack
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 AMBIGUOUS = "........." + "9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
-EXTREME = ".6.......83....5..412...76...9...8..7...3..59....6.4.....4.2......59..7......3.84"  # in the gallery
+EXTREME = next(card["puzzle"] for card in starting_puzzles()["gallery"] if card["title"] == "Extreme Sudoku")
 
 
 def sudoku_text(page) -> str:
@@ -216,6 +217,7 @@ def test_share_links_reopen_the_same_sudoku_maze_and_arc_task(stack, active_chec
 
     page.get_by_role("radio", name="ARC").check()
     page.get_by_role("button", name="Example").click()
+    page.wait_for_function("document.getElementById('puzzle-text').value.includes('\"task\"')")  # from the library
     arc_task = json.loads(page.locator("#puzzle-text").input_value())
     arc_link = share_link(page)
     assert arc_link.startswith(f"{stack.base_url}/#arc=")
@@ -247,19 +249,19 @@ def test_gallery_items_load_into_their_editors(stack, active_checkpoints, page):
     gallery = page.get_by_role("list", name="Example puzzles")
     gallery.get_by_role("button", name="Extreme Sudoku").click()
     assert sudoku_text(page) == EXTREME
-    assert page.locator("#sudoku-editor .cell").nth(1).inner_text() == "6"
+    assert page.locator("#sudoku-editor .cell").nth(1).inner_text() == EXTREME[1]
 
     gallery.get_by_role("button", name="Maze 10×10").click()
     assert page.get_by_role("radio", name="Maze").is_checked()
     assert page.locator("#maze-info").inner_text() == "Shortest path: 28 steps."
     assert page.locator("#maze-editor .cell").count() == 100
 
-    arc = gallery.get_by_role("button", name="ARC 0d3d703e")
+    arc = gallery.get_by_role("button", name="ARC b1948b0a")
     arc.locator(".thumb .cell").first.wait_for()  # drawn once the task library answered
     arc.click()
     assert page.get_by_role("radio", name="ARC").is_checked()
-    assert json.loads(page.locator("#puzzle-text").input_value())["task"] == "0d3d703e"
-    page.locator(".arc-task-name", has_text="0d3d703e").wait_for()
+    assert json.loads(page.locator("#puzzle-text").input_value())["task"] == "b1948b0a"
+    page.locator(".arc-task-name", has_text="b1948b0a").wait_for()
 
     gallery.get_by_role("button", name="Easy Sudoku").click()
     page.get_by_role("button", name="Solve").click()

@@ -1,11 +1,6 @@
 // The submit form: pick a kind, paste or write a puzzle, send it to the REST API, open the job page.
 "use strict";
 
-const EXAMPLES = {
-  sudoku: "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3..".match(/.{9}/g).join("\n"),
-  maze: ["#########", "#S  #   #", "# # # # #", "# #   # #", "# ##### #", "#      G#", "#########"].join("\n"),
-  arc: JSON.stringify({train: [{input: [[1, 0], [0, 0]], output: [[1, 1], [1, 1]]}], test: [{input: [[0, 2], [0, 0]]}]}),
-};
 const HELP = {
   sudoku: "81 digits, row by row (line breaks allowed); '.' or '0' for a blank.",
   maze: "Lines of '#' (wall), ' ' (open), one 'S' and one 'G'; at most 30×30.",
@@ -37,11 +32,31 @@ const EMPTY = {
   arc: "",
 };
 let shownKind = null;
+// Per kind, from its active checkpoint (puzzles/views.py kind_defaults): steps trained with, largest grid.
+const KIND_DEFAULTS = JSON.parse(document.getElementById("kind-defaults").textContent);
+const KIND_GRIDS = {sudoku: "Sudokus", maze: "mazes up to", arc: "ARC grids up to"};
+
+function applyKindDefaults(kind) {
+  // The step box starts at the steps the active model was trained with: more are refused, fewer allowed.
+  const steps = document.getElementById("steps");
+  const note = document.getElementById("model-note");
+  const defaults = KIND_DEFAULTS[kind];
+  if (!defaults) {
+    note.textContent = `No ${kind} checkpoint is active: a solve will be refused until an operator activates one.`;
+    return;
+  }
+  steps.max = String(defaults.steps);
+  steps.value = String(defaults.steps);
+  const side = defaults.largest_grid;
+  note.textContent = `Solved by ${defaults.checkpoint}${defaults.trained ? "" : " (untrained: random weights)"}, ` +
+    `trained with ${defaults.steps} steps; it takes ${KIND_GRIDS[kind]}${kind === "sudoku" ? "" : ` ${side}×${side}`}.`;
+}
 
 function showKind() {
   const kind = currentKind();
   document.getElementById("puzzle-help").textContent = HELP[kind];
   if (shownKind !== null && kind !== shownKind) text.value = EMPTY[kind];  // each kind starts from a blank board
+  if (kind !== shownKind) applyKindDefaults(kind);
   shownKind = kind;
   sudokuBoard.hidden = kind !== "sudoku";
   document.getElementById("sudoku-tools").hidden = kind !== "sudoku";
@@ -141,12 +156,19 @@ async function showHistory() {
 
 form.addEventListener("change", showKind);
 form.addEventListener("submit", submit);
-document.getElementById("example-button").addEventListener("click", () => {
-  text.value = EXAMPLES[currentKind()];
-  if (currentKind() === "sudoku") sudokuEditor.readText();
-  if (currentKind() === "maze") mazeEditor.readText();
-  if (currentKind() === "arc") arcEditor.readText();
-});
+async function loadExample() {
+  // The kind's Example (puzzles/gallery.json): one the shipped demo of that kind solves.
+  const kind = currentKind();
+  const example = STARTING_PUZZLES.examples[kind];
+  showError("");
+  try {
+    loadPuzzle(kind, kind === "arc" ? await libraryArcTask(example) : galleryText(example), "the example");
+  } catch (error) {
+    showError(`The example could not be loaded: ${error.message}.`);
+  }
+}
+
+document.getElementById("example-button").addEventListener("click", loadExample);
 
 function loadPuzzle(kind, puzzle, source) {
   // A whole puzzle from the gallery or a share link (text, or an ARC task object), into its kind's editor;
