@@ -57,8 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "make it one wider than the largest --size, so that a wall column ends every row")
     p.add_argument("--min-path-length", type=int,
                    help="shortest path must be longer than this (default: 110 for 30x30, scaled by area)")
-    p.add_argument("--loop-fraction", type=_fraction, default=maze.LOOP_FRACTION,
-                   help="share of the walls between two open cells opened to make loops (default %(default)s); "
+    p.add_argument("--loop-fraction", type=_fraction, nargs="+", default=[maze.LOOP_FRACTION],
+                   help="share of the walls between two open cells opened to make loops (default %(default)s), "
+                        "or several taken in turn (0 0.03: half perfect, half with loops); "
                         "0 makes perfect mazes, whose shortest path is unique")
     p.add_argument("--aug", action="store_true", help="add the 7 other dihedral transforms of each training maze")
     p.set_defaults(func=cmd_maze)
@@ -125,7 +126,7 @@ def cmd_maze(args: argparse.Namespace) -> None:
             raise ValueError(f"--size {size} is out of range; use 2-{args.field}"
                              + (f" (the --field {args.field})" if args.field < maze.HARD_SIZE else ""))
     _report(maze.build(args.output_dir, num_train=args.num_train, num_test=args.num_test, sizes=args.size,
-                       min_path_length=args.min_path_length, loop_fraction=args.loop_fraction, aug=args.aug,
+                       min_path_length=args.min_path_length, loop_fractions=args.loop_fraction, aug=args.aug,
                        field=args.field, seed=args.seed, log=_log))
 
 

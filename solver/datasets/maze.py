@@ -172,13 +172,16 @@ def _transform(rows: list[str], tid: int) -> list[str]:
 
 
 def build(output_dir: Path, *, num_train: int, num_test: int, sizes: Sequence[int] = (HARD_SIZE,),
-          min_path_length: int | None = None, loop_fraction: float = LOOP_FRACTION, aug: bool = False,
-          field: int = HARD_SIZE, seed: int = 0, log=print) -> dict:
-    """Generates the mazes and writes the dataset; the k-th maze of a split has size sizes[k % len(sizes)].
+          min_path_length: int | None = None, loop_fractions: Sequence[float] = (LOOP_FRACTION,),
+          aug: bool = False, field: int = HARD_SIZE, seed: int = 0, log=print) -> dict:
+    """Generates the mazes and writes the dataset; the k-th maze of a split has size sizes[k % len(sizes)]
+    and loop fraction loop_fractions[k % len(loop_fractions)] (so `(0, 0.03)` mixes perfect and looped mazes).
 
     With `aug`, each train maze's group also holds its 7 other dihedral transforms (as the reference's
-    --aug). Each split also gets all__path_length.npy, the shortest path length of each example, and
-    all__size.npy, the width of its maze (evaluation reports accuracy by size).
+    --aug). Each transform's answer is the shortest path of the transformed maze with the usual tie-break,
+    not the transformed path: with loops the two can differ, and a label that is not a function of the maze
+    it goes with cannot be learned. Each split also gets all__path_length.npy, the shortest path length of
+    each example, and all__size.npy, the width of its maze (evaluation reports accuracy by size).
     """
     codec = codec_for("maze", field * field)
     summary: dict = {}
@@ -192,13 +195,15 @@ def build(output_dir: Path, *, num_train: int, num_test: int, sizes: Sequence[in
         made = 0
         while made < count:
             size = sizes[made % len(sizes)]
-            maze, answer, length = generate(rng, size, min_path_length, loop_fraction)
+            loop_fraction = loop_fractions[made % len(loop_fractions)]
+            maze, _, length = generate(rng, size, min_path_length, loop_fraction)
             if tuple(maze) in seen:
                 continue
             seen.add(tuple(maze))
             made += 1
             for tid in range(8 if aug and split == "train" else 1):
-                arrays.add_puzzle(0, [(codec.encode(_transform(maze, tid)), codec.encode(_transform(answer, tid)))])
+                view = _transform(maze, tid)
+                arrays.add_puzzle(0, [(codec.encode(view), codec.encode(shortest_path_answer(view)))])
                 lengths.append(length)
                 widths.append(size)
             arrays.end_group()
