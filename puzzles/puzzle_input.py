@@ -3,15 +3,32 @@
 Bodies follow the REST contract (DESIGN.md): Sudoku `{"grid": "<81 chars>" | [[9 ints] x 9]}`, maze
 `{"grid": ["<row>", ...]}`, ARC `{"train": [{"input": g, "output": g}, ...], "test": [{"input": g}],
 "task": optional}`. The solver's codecs check every grid, so the web side and the command line accept
-and refuse exactly the same puzzles.
+and refuse exactly the same puzzles. A submit asks more of a Sudoku than its shape (check_one_solution):
+what the playground states, that it keeps the rules and has exactly one solution.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from solver.codecs import PuzzleError, codec_for
+from solver.datasets import sudoku
 
 MAX_ARC_PAIRS = 10
 MAX_ARC_TESTS = 4
+
+# Counting a Sudoku's solutions gives up past this many guesses. A puzzle with one solution needs far fewer
+# (the hardest well-known ones 71 to 339, a random conflict-free grid of 8 to 30 clues at most 39); a
+# conflict-free puzzle with no solution can need millions (Norvig's "impossible" one: 2.6 million, 110 s).
+# 20,000 guesses take 0.7 s on this project's 2-core machine under load, the most a request may cost.
+SUDOKU_GUESS_LIMIT = 20_000
+TOO_HARD_TO_COUNT = (f"counting this Sudoku's solutions took over {SUDOKU_GUESS_LIMIT:,} guesses (the hardest known "
+                     "Sudokus need a few hundred), so it was not accepted: most likely it has no solution")
+MAX_RULE_BREAKS_SHOWN = 3
+
+# The names of sudoku.UNITS, in its order: the nine rows, the nine columns, then the boxes row by row.
+_UNIT_NAMES = ([f"row {r + 1}" for r in range(9)] + [f"column {c + 1}" for c in range(9)]
+               + [f"the box of rows {br * 3 + 1}-{br * 3 + 3}, columns {bc * 3 + 1}-{bc * 3 + 3}"
+                  for br in range(3) for bc in range(3)])
 
 
 class PuzzleBodyError(ValueError):
@@ -93,6 +110,77 @@ def check_fits_model(parsed: ParsedPuzzle, seq_len: int | None) -> None:
             codec.encode(grid)
     except PuzzleError as error:
         raise PuzzleBodyError("puzzle.grid", str(error)) from None
+
+
+class SudokuTooHardToCount(Exception):
+    """Counting a Sudoku's solutions passed SUDOKU_GUESS_LIMIT guesses."""
+
+
+class _GuessCounter(list):
+    """The counter the solver's search increments at every guess (a one-item list), ending it past the limit.
+
+    sudoku.solve takes no limit, so count_sudoku_solutions runs the solver's search itself with this counter.
+    The search does no more than a bounded amount of propagation between guesses, so a limit on guesses is
+    a limit on time, and unlike a deadline it gives the same answer for a puzzle however busy the server is.
+    """
+
+    def __setitem__(self, index, value):
+        if value > SUDOKU_GUESS_LIMIT:
+            raise SudokuTooHardToCount()
+        super().__setitem__(index, value)
+
+
+def count_sudoku_solutions(grid: list[list[int]]) -> sudoku.SolveResult:
+    """sudoku.solve(limit=2) of a 9x9 grid (0 = blank), raising SudokuTooHardToCount past the guess limit."""
+    solutions: list[list[int]] = []
+    counter = _GuessCounter([0])
+    start = sudoku._start(sudoku._candidates([v for row in grid for v in row]))
+    sudoku._search(*start, 2, solutions, counter)
+    return sudoku.SolveResult(solutions, counter[0])
+
+
+def _cells(indices: list[int]) -> str:
+    names = [f"r{i // 9 + 1}c{i % 9 + 1}" for i in indices]
+    return " and ".join(names) if len(names) == 2 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def sudoku_rule_breaks(grid: list[list[int]]) -> list[str]:
+    """Each digit a row, column or box holds more than once, as "r1c3 and r1c7 both hold 3 (row 1)"."""
+    cells = [v for row in grid for v in row]
+    breaks = []
+    for name, unit in zip(_UNIT_NAMES, sudoku.UNITS):
+        places = defaultdict(list)
+        for index in unit:
+            if cells[index]:
+                places[cells[index]].append(index)
+        for digit, indices in sorted(places.items()):
+            if len(indices) > 1:
+                breaks.append(f"{_cells(indices)} {'both' if len(indices) == 2 else 'all'} hold {digit} ({name})")
+    return breaks
+
+
+def check_one_solution(parsed: ParsedPuzzle) -> None:
+    """Raise PuzzleBodyError unless a Sudoku keeps the rules and has exactly one solution; other kinds pass.
+
+    The playground refuses such a Sudoku before it submits; this holds the API to the same rules. Only at
+    submit: the worker re-reads saved puzzles with parse_puzzle alone and need not count them again.
+    """
+    if parsed.kind != "sudoku":
+        return
+    grid = parsed.grids[0]
+    breaks = sudoku_rule_breaks(grid)
+    if breaks:
+        shown = "; ".join(breaks[:MAX_RULE_BREAKS_SHOWN])
+        more = len(breaks) - MAX_RULE_BREAKS_SHOWN
+        raise PuzzleBodyError("puzzle.grid", shown + (f"; and {more} more rule breaks" if more > 0 else ""))
+    try:
+        solutions = len(count_sudoku_solutions(grid).solutions)
+    except SudokuTooHardToCount:
+        raise PuzzleBodyError("puzzle.grid", TOO_HARD_TO_COUNT) from None
+    if solutions == 0:
+        raise PuzzleBodyError("puzzle.grid", "this Sudoku has no solution: some clue contradicts the others")
+    if solutions > 1:
+        raise PuzzleBodyError("puzzle.grid", "this Sudoku has more than one solution: add clues until only one is left")
 
 
 def parse_puzzle(kind: str, body) -> ParsedPuzzle:

@@ -1,9 +1,12 @@
 """`/api/v1/examples/...` and `/api/v1/sudoku/check/`: random puzzles from the real generators, rated as
 asked, and the uniqueness check the playground runs before it submits a Sudoku."""
 
+import time
+
 import pytest
 
 from puzzles.api import examples
+from puzzles.puzzle_input import TOO_HARD_TO_COUNT
 from solver.datasets import maze, sudoku
 
 UNIQUE = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
@@ -76,6 +79,18 @@ def test_check_counts_solutions_up_to_two(client, grid, solutions):
     assert response.json()["solutions"] == solutions
     if solutions == 1:
         assert response.json()["guesses"] == sudoku.rate(digits(UNIQUE))
+
+
+def test_check_gives_up_on_a_sudoku_past_the_guess_limit_with_a_400(client):
+    impossible = ".....5.8....6.1.43..........1.5........1.6...3.......553.....61........4........."  # 2.6 M guesses
+
+    started = time.monotonic()
+    response = client.post("/api/v1/sudoku/check/", {"grid": impossible}, content_type="application/json")
+
+    assert time.monotonic() - started < 5
+    assert response.status_code == 400
+    assert response.json()["detail"] == {"grid": [TOO_HARD_TO_COUNT]}
+    assert "over 20,000 guesses" in response.json()["error"] and "most likely it has no solution" in response.json()["error"]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """`POST /api/v1/jobs/`: bad input answers 400 saying what and where, and nothing is saved or queued."""
 
+import time
+
 import pytest
 
 from puzzles.models import Puzzle, SolveJob
@@ -128,3 +130,57 @@ def test_a_maze_larger_than_the_checkpoints_field_is_refused_and_the_field_is_li
                 "checkpoint": "maze-10"}).status_code == 202
     fields = {c["name"]: c["maze_field"] for c in client.get("/api/v1/checkpoints/").json()}
     assert fields == {"maze-10": 10, "tiny-maze": 30, "tiny-sudoku": None, "tiny-arc": None}
+
+
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        ("..3.2.63." + SUDOKU[9:], "r1c3 and r1c8 both hold 3 (row 1)"),
+        (SUDOKU[:72] + "9.5.1.3..", "r2c1 and r9c1 both hold 9 (column 1)"),
+        (".93.2.6.." + SUDOKU[9:], "r1c2 and r2c1 both hold 9 (the box of rows 1-3, columns 1-3)"),
+        ("3.3.2.63." + SUDOKU[9:], "r1c1, r1c3 and r1c8 all hold 3 (row 1); "
+                                   "r1c1 and r1c3 both hold 3 (the box of rows 1-3, columns 1-3)"),
+        ("1" * 81, "r1c1, r1c2, r1c3, r1c4, r1c5, r1c6, r1c7, r1c8 and r1c9 all hold 1 (row 1); "
+                   "r2c1, r2c2, r2c3, r2c4, r2c5, r2c6, r2c7, r2c8 and r2c9 all hold 1 (row 2); "
+                   "r3c1, r3c2, r3c3, r3c4, r3c5, r3c6, r3c7, r3c8 and r3c9 all hold 1 (row 3); and 24 more rule breaks"),
+    ],
+    ids=["row", "column", "box", "three-in-a-row", "all-ones"],
+)
+def test_a_sudoku_that_breaks_a_rule_is_refused_naming_the_cells(api, active_checkpoints, grid, message):
+    response = api({"kind": "sudoku", "puzzle": {"grid": grid}})
+
+    assert response.status_code == 400
+    assert response.json() == {"error": f"puzzle.grid: {message}", "detail": {"puzzle.grid": [message]}}
+    assert Puzzle.objects.count() == 0 and SolveJob.objects.count() == 0
+
+
+NO_SOLUTION = "5" + SUDOKU[1:]  # breaks no rule, but the one solution of SUDOKU has 4 at r1c1
+AMBIGUOUS = "." * 9 + SUDOKU[9:]  # the first row's clues gone
+# Norvig's "impossible" puzzle: no rule broken, no solution, and 2.6 million guesses to prove it.
+IMPOSSIBLE = ".....5.8....6.1.43..........1.5........1.6...3.......553.....61........4........."
+
+
+@pytest.mark.parametrize(
+    ("grid", "words"),
+    [(NO_SOLUTION, "this Sudoku has no solution: some clue contradicts the others"),
+     (AMBIGUOUS, "this Sudoku has more than one solution: add clues until only one is left"),
+     ("." * 81, "more than one solution"),
+     (IMPOSSIBLE, "took over 20,000 guesses")],
+    ids=["no-solution", "ambiguous", "blank", "too-long-to-count"],
+)
+def test_a_sudoku_without_exactly_one_solution_is_refused_as_the_page_refuses_it(api, active_checkpoints, grid, words):
+    started = time.monotonic()
+    response = api({"kind": "sudoku", "puzzle": {"grid": grid}})
+
+    assert time.monotonic() - started < 5  # the check endpoint's budget: counting is cut off, not run out
+    assert response.status_code == 400
+    assert words in response.json()["detail"]["puzzle.grid"][0]
+    assert Puzzle.objects.count() == 0 and SolveJob.objects.count() == 0
+
+
+def test_a_sudoku_with_one_solution_is_accepted_as_a_string_or_as_rows(api, active_checkpoints):
+    rows = [[int(ch) if ch.isdigit() else 0 for ch in SUDOKU[r * 9:r * 9 + 9]] for r in range(9)]
+
+    assert api({"kind": "sudoku", "puzzle": {"grid": SUDOKU}}).status_code == 202
+    assert api({"kind": "sudoku", "puzzle": {"grid": rows}}).status_code == 202
+    assert SolveJob.objects.count() == 2

@@ -8,7 +8,7 @@ from websockets.sync.client import connect
 
 from puzzles.messages import without_delivery_times
 from puzzles.models import SolveJob
-from tests.test_end_to_end import read_stream
+from tests.test_end_to_end import SUDOKU, read_stream
 
 pytestmark = pytest.mark.stack
 
@@ -110,7 +110,7 @@ def test_budgets_outside_the_limits_are_refused_with_a_400(stack, active_checkpo
 
 
 def test_fitting_options_are_refused_for_other_kinds(stack, active_checkpoints):
-    status, answer = stack.request("POST", "/api/v1/jobs/", {"kind": "sudoku", "puzzle": {"grid": "1" + "." * 80},
+    status, answer = stack.request("POST", "/api/v1/jobs/", {"kind": "sudoku", "puzzle": {"grid": SUDOKU},
                                                              "fit_steps": 3})
     assert status == 400
     assert "only ARC jobs are fitted" in " ".join(answer["detail"]["fit_steps"])
@@ -143,7 +143,7 @@ def test_the_job_page_shows_the_loss_curve_the_views_and_the_vote(stack, active_
 
 
 def test_the_fit_panel_stays_hidden_for_other_kinds(stack, active_checkpoints, page):
-    status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "sudoku", "puzzle": {"grid": "1" + "." * 80}, "steps": 1})
+    status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "sudoku", "puzzle": {"grid": SUDOKU}, "steps": 1})
     assert status == 202, job
     page.goto(f"{stack.base_url}/jobs/{job['id']}/")
     page.locator("#job-status", has_text="done").wait_for(timeout=60_000)

@@ -15,6 +15,7 @@ from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 
 from tests.conftest import PROJECT_DIR
+from tests.test_end_to_end import SUDOKU
 from trmweb.channel_layer import WaitingRedisChannelLayer
 from trmweb.launcher import daphne_endpoint
 
@@ -78,10 +79,10 @@ def test_pool_settings_and_persistent_connections_exclude_each_other():
 SUBMIT_WITHOUT_DATABASE = """
 import json
 from django.test import Client
-response = Client().post("/api/v1/jobs/", {"kind": "sudoku", "puzzle": {"grid": "1" + "." * 80}},
+response = Client().post("/api/v1/jobs/", {"kind": "sudoku", "puzzle": {"grid": "%s"}},
                          content_type="application/json")
 print(json.dumps({"status": response.status_code, "retry": response.get("Retry-After"), "body": response.json()}))
-"""
+""" % SUDOKU  # one solution: the API refuses any other Sudoku before it reaches the database
 
 
 def test_a_submit_while_the_database_is_unreachable_is_answered_503_with_a_reason(redis_url):

@@ -14,3 +14,5 @@ urlpatterns = [
 ]
 
 handler404 = "trmweb.errors.not_found"
+handler400 = "trmweb.errors.bad_request"
+handler500 = "trmweb.errors.server_error"

@@ -1,11 +1,17 @@
 """Every API error as JSON: `{"error": "<one line>", "detail": {<where>: [<what>]}}`."""
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from trmweb.errors import SERVER_ERROR
+
+logger = logging.getLogger("django.request")
 
 
 def _first_message(detail) -> str:
@@ -29,7 +35,10 @@ def json_exception_handler(exc, context):
                         status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        # A bug: the traceback goes to the log, where Django's own handler would have put it, and never to
+        # the client, which gets no server paths or code, only that it was not its fault.
+        logger.error("Internal Server Error: %s", context["request"].path, exc_info=exc)
+        return Response({"error": SERVER_ERROR}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     detail = response.data
     if isinstance(detail, dict) and set(detail) == {"detail"}:
         response.data = {"error": str(detail["detail"])}

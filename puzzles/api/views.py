@@ -17,7 +17,7 @@ from puzzles.api.serializers import (
     StepOutputSerializer,
 )
 from puzzles.models import PUZZLE_KINDS, Checkpoint, SolveJob
-from puzzles.puzzle_input import PuzzleBodyError
+from puzzles.puzzle_input import PuzzleBodyError, check_one_solution, parse_puzzle
 from puzzles.services.jobs import JobFinished, NoCheckpoint, TooManyActiveJobs, job_cancel, job_submit
 
 
@@ -63,6 +63,8 @@ class JobsApi(APIView):
         if len(key) > 200:
             raise ValidationError({"Idempotency-Key": ["must be at most 200 characters"]})
         try:
+            # The page's rules (a Sudoku keeps them and has one solution) hold here, before any row is written.
+            check_one_solution(parse_puzzle(data["kind"], data["puzzle"]))
             job, created = job_submit(
                 client=client_of(request),
                 kind=data["kind"],
