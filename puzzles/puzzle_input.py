@@ -112,31 +112,12 @@ def check_fits_model(parsed: ParsedPuzzle, seq_len: int | None) -> None:
         raise PuzzleBodyError("puzzle.grid", str(error)) from None
 
 
-class SudokuTooHardToCount(Exception):
-    """Counting a Sudoku's solutions passed SUDOKU_GUESS_LIMIT guesses."""
-
-
-class _GuessCounter(list):
-    """The counter the solver's search increments at every guess (a one-item list), ending it past the limit.
-
-    sudoku.solve takes no limit, so count_sudoku_solutions runs the solver's search itself with this counter.
-    The search does no more than a bounded amount of propagation between guesses, so a limit on guesses is
-    a limit on time, and unlike a deadline it gives the same answer for a puzzle however busy the server is.
-    """
-
-    def __setitem__(self, index, value):
-        if value > SUDOKU_GUESS_LIMIT:
-            raise SudokuTooHardToCount()
-        super().__setitem__(index, value)
+SudokuTooHardToCount = sudoku.TooManyGuesses
 
 
 def count_sudoku_solutions(grid: list[list[int]]) -> sudoku.SolveResult:
     """sudoku.solve(limit=2) of a 9x9 grid (0 = blank), raising SudokuTooHardToCount past the guess limit."""
-    solutions: list[list[int]] = []
-    counter = _GuessCounter([0])
-    start = sudoku._start(sudoku._candidates([v for row in grid for v in row]))
-    sudoku._search(*start, 2, solutions, counter)
-    return sudoku.SolveResult(solutions, counter[0])
+    return sudoku.solve([v for row in grid for v in row], limit=2, max_guesses=SUDOKU_GUESS_LIMIT)
 
 
 def _cells(indices: list[int]) -> str:

@@ -122,13 +122,33 @@ class SolveResult:
     guesses: int  # the difficulty rating when the search was complete
 
 
-def solve(puzzle: list[int], limit: int = 2) -> SolveResult:
+class TooManyGuesses(Exception):
+    """The search passed its `max_guesses`."""
+
+
+class _GuessCounter(list):
+    """The one-item counter the search increments at every guess, ending the search past `most`."""
+
+    def __init__(self, most: int | None):
+        super().__init__([0])
+        self.most = most
+
+    def __setitem__(self, index, value):
+        if self.most is not None and value > self.most:
+            raise TooManyGuesses(f"the search passed {self.most:,} guesses")
+        super().__setitem__(index, value)
+
+
+def solve(puzzle: list[int], limit: int = 2, max_guesses: int | None = None) -> SolveResult:
     """Solutions of a puzzle (81 digits, 0 = blank), up to `limit` of them, and the guesses made.
 
-    With limit 2 a puzzle with one solution is searched completely, so `guesses` is its rating.
+    With limit 2 a puzzle with one solution is searched completely, so `guesses` is its rating. A grid that
+    breaks no rule yet has no solution can take millions of guesses to prove so: `max_guesses` bounds the
+    work (TooManyGuesses past it); between two guesses the search does a bounded amount of propagation, so
+    this bounds the time too, and unlike a deadline it answers the same however busy the machine is.
     """
     solutions: list[list[int]] = []
-    counter = [0]
+    counter = _GuessCounter(max_guesses)
     _search(*_start(_candidates(puzzle)), limit, solutions, counter)
     return SolveResult(solutions, counter[0])
 
