@@ -6,7 +6,7 @@ Random buttons at the page's defaults over many tries.
 
 The Examples and the gallery come from puzzles/gallery.json (what the page shows); Random puzzle makes what
 `GET /api/v1/examples/sudoku/?difficulty=easy` makes (the page's default difficulty), Random maze what
-`GET /api/v1/examples/maze/?size=10` makes (the page's default side for the 11x11-field demo), both with the
+`GET /api/v1/examples/maze/?size=7` makes (the page's default side), both with the
 same generators. A Sudoku counts when every cell is right, a maze when its path is a valid shortest one, an ARC
 task when its first attempt matches the test output (the job page's verdict). The aim: 80% for each.
 """
@@ -31,7 +31,7 @@ from solver.test_time import TaskVotes, fit_budget, run_task  # noqa: E402
 
 GALLERY_FILE = Path(__file__).resolve().parent.parent / "puzzles" / "gallery.json"
 EASY = (0, 0)  # guesses of the page's default difficulty, as puzzles/api/examples.py DIFFICULTIES has it
-MAZE_SIDE = 10  # the page's default maze side (puzzles/views.py DEFAULT_MAZE_SIDE)
+MAZE_SIDE = 7  # the page's default maze side (puzzles/views.py DEFAULT_MAZE_SIDE)
 
 
 def sudoku_solved(model, puzzles: list[str]) -> list[bool]:
