@@ -75,8 +75,12 @@ def test_pick_edit_and_solve_an_arc_task(stack, active_checkpoints, page):
 
     # The board follows the text box: the example task, then text typed by hand.
     page.get_by_role("button", name="Example").click()
-    assert page.get_by_role("grid", name=re.compile("^Pair 1 input, 2 wide and 2 high")).is_visible()
-    assert cell(page, "Pair 1 input", 0, 0).evaluate("c => c.style.background") == "rgb(0, 116, 217)"  # blue
+    page.wait_for_function("document.getElementById('puzzle-text').value.includes('\"task\"')")  # from the library
+    first_input = task_text(page)["train"][0]["input"]
+    assert page.get_by_role("grid", name=re.compile(
+        f"^Pair 1 input, {len(first_input[0])} wide and {len(first_input)} high")).is_visible()
+    palette = {6: "rgb(240, 18, 190)", 7: "rgb(255, 133, 27)"}  # the example's colours: magenta and orange
+    assert cell(page, "Pair 1 input", 0, 0).evaluate("c => c.style.background") == palette[first_input[0][0]]
     page.locator("#puzzle-text").fill('{"train": [{"input": [[4, 4, 4]], "output": [[4]]}], "test": [{"input": [[2]]}]}')
     assert cell(page, "Pair 1 input", 0, 2).evaluate("c => c.style.background") == "rgb(255, 220, 0)"  # yellow
 

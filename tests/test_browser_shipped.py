@@ -7,6 +7,7 @@ its field, an example it cannot solve), so these tests activate what `make run` 
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -19,6 +20,7 @@ KIND_CHOICES = {"sudoku": "Sudoku", "maze": "Maze", "arc": "ARC"}
 RANDOM_BUTTONS = {"sudoku": "Random puzzle", "maze": "Random maze"}
 # What the verdict of a right answer says: a Sudoku solved, a maze's path valid and shortest, an ARC answer exact.
 RIGHT = {"sudoku": "solved", "maze": "solved", "arc": "solved"}
+SCREENSHOTS = Path(__file__).resolve().parent / "artifacts"
 
 
 @pytest.fixture
@@ -32,9 +34,9 @@ def shipped_checkpoints(transactional_db):
     return active
 
 
-def solve_to_verdict(page) -> tuple[str, str]:
-    """Press Solve with whatever the page holds; wait on the job page for the end and the last step shown.
-    Returns (the verdict's data-status, its text)."""
+def solve_to_verdict(page, name: str) -> tuple[str, str]:
+    """Press Solve with whatever the page holds; wait on the job page for the end and the last step shown,
+    and keep a screenshot in tests/artifacts/shipped-<name>.png. Returns (the verdict's data-status, its text)."""
     page.get_by_role("button", name="Solve").click()
     page.wait_for_url("**/jobs/*/", timeout=30_000)
     status_line = page.get_by_text(re.compile(r"^Status:"))
@@ -43,6 +45,8 @@ def solve_to_verdict(page) -> tuple[str, str]:
     job = json.loads(page.evaluate("fetch(location.pathname.replace('/jobs/', '/api/v1/jobs/')).then(r => r.text())"))
     page.locator("#step-number", has_text=re.compile(rf"^{job['steps_requested']}$")).wait_for(timeout=60_000)
     verdict = page.locator("#verdict")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"shipped-{re.sub(r'[^a-z0-9]+', '-', name.lower())}.png", full_page=True)
     return verdict.get_attribute("data-status"), verdict.inner_text()
 
 
@@ -72,7 +76,7 @@ def test_example_then_solve_is_solved_by_the_shipped_demo(stack, shipped_checkpo
     page.get_by_role("button", name="Example").click()
     if kind == "arc":
         page.wait_for_function("document.getElementById('puzzle-text').value.includes('\"task\"')")
-    status, text = solve_to_verdict(page)
+    status, text = solve_to_verdict(page, f"example-{kind}")
     assert status == RIGHT[kind], text
 
 
@@ -96,7 +100,7 @@ def test_each_gallery_card_is_solved_or_marked_as_one_the_active_model_cannot_ta
                            "(b) => b.textContent.includes(title) && !b.disabled)", arg=["#gallery button", card["title"]])
     button.click()
     assert page.get_by_role("radio", name=KIND_CHOICES[card["kind"]]).is_checked()
-    status, text = solve_to_verdict(page)
+    status, text = solve_to_verdict(page, card["title"])
     assert status == RIGHT[card["kind"]], text
 
 
@@ -108,5 +112,5 @@ def test_random_then_solve_with_the_page_defaults_reaches_a_verdict(stack, shipp
     before = page.locator("#puzzle-text").input_value()
     page.get_by_role("button", name=RANDOM_BUTTONS[kind]).click()
     page.wait_for_function("(before) => document.getElementById('puzzle-text').value !== before", arg=before)
-    status, text = solve_to_verdict(page)
+    status, text = solve_to_verdict(page, f"random-{kind}")
     assert status in ("solved", "valid", "wrong"), text
