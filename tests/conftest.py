@@ -132,7 +132,7 @@ def slowest_maze_checkpoint(active_checkpoints, tmp_path):
     path = tmp_path / "slowest-maze.safetensors"
     subprocess.run(
         [sys.executable, "-m", "solver", "init", "--kind", "maze", "--output", str(path),
-         "--hidden-size", "256", "--num-heads", "8", "--seed", "3"],
+         "--hidden-size", "512", "--num-heads", "8", "--seed", "3"],
         check=True, cwd=PROJECT_DIR,
     )
     return checkpoint_register(path=path, name="slowest-maze")

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.stack
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 AMBIGUOUS = "........." + "9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
+BLANK_10 = "\n".join(["S" + " " * 9, *[" " * 10] * 8, " " * 9 + "G"])  # a blank 10x10 board, S and G in corners
 EXTREME = next(card["puzzle"] for card in starting_puzzles()["gallery"] if card["title"] == "Extreme Sudoku")
 
 
@@ -210,6 +211,7 @@ def test_share_links_reopen_the_same_sudoku_maze_and_arc_task(stack, active_chec
     assert share_link(page) == sudoku_link
 
     page.get_by_role("radio", name="Maze").check()
+    page.locator("#puzzle-text").fill(BLANK_10)
     drag_across(page, page.locator("#maze-editor"), [(3, c) for c in range(2, 8)], 10)
     maze_text = page.locator("#puzzle-text").input_value()
     maze_link = share_link(page)
@@ -338,6 +340,7 @@ def test_on_a_phone_the_digit_pad_fills_cells_and_a_finger_paints_maze_walls(sta
     assert sudoku_text(page) == "." * 81
 
     page.get_by_role("radio", name="Maze").tap()
+    page.locator("#puzzle-text").fill(BLANK_10)
     board = page.locator("#maze-editor")
     cells = [board.locator(".cell").nth(4 * 10 + c) for c in range(1, 9)]
     cells[0].scroll_into_view_if_needed()

@@ -8,6 +8,7 @@ import pytest
 pytestmark = pytest.mark.stack
 
 SCREENSHOTS = Path(__file__).resolve().parent / "artifacts"
+BLANK_10 = "\n".join(["S" + " " * 9, *[" " * 10] * 8, " " * 9 + "G"])  # a blank 10x10 board, S and G in corners
 
 
 def test_submit_a_sudoku_and_watch_every_step_arrive(stack, active_checkpoints, page):
@@ -61,7 +62,7 @@ def test_a_maze_larger_than_the_active_models_field_is_flagged_before_and_refuse
     page.goto(stack.base_url + "/")
     assert "takes mazes up to 10×10" in page.locator(".checkpoints").inner_text()
     page.get_by_role("radio", name="Maze").check()
-    assert page.locator("#maze-info").inner_text() == "Shortest path: 18 steps."  # the 10x10 start fits
+    assert page.locator("#maze-info").inner_text() == "Shortest path: 12 steps."  # the 7x7 start fits
 
     page.locator("#puzzle-text").fill("S" + " " * 10 + "\n" + " " * 10 + "G")
     assert page.locator("#maze-info").inner_text() == (
@@ -132,6 +133,7 @@ def drag_across(page, board, cells: list[tuple[int, int]], width: int) -> None:
 def test_draw_a_maze_with_the_mouse_then_solve_it(stack, active_checkpoints, page):
     page.goto(stack.base_url + "/")
     page.get_by_role("radio", name="Maze").check()
+    page.locator("#puzzle-text").fill(BLANK_10)
     board = page.locator("#maze-editor")
     assert page.locator("#maze-info").inner_text() == "Shortest path: 18 steps."
 

@@ -26,9 +26,12 @@ const mazeEditor = new MazeEditor(mazeBoard, text, [document.getElementById("maz
   document.getElementById("maze-info"), document.getElementById("maze-tools"));
 const arcBoard = document.getElementById("arc-editor");
 const arcEditor = new ArcEditor(arcBoard, text);
+// The blank maze is as wide as the page's default side (the Width box, set from the active maze model).
+const MAZE_SIDE = Number(document.getElementById("maze-width").value);
 const EMPTY = {
   sudoku: ".".repeat(81).match(/.{9}/g).join("\n"),
-  maze: ["S" + " ".repeat(9), ...Array(8).fill(" ".repeat(10)), " ".repeat(9) + "G"].join("\n"),
+  maze: ["S" + " ".repeat(MAZE_SIDE - 1), ...Array(MAZE_SIDE - 2).fill(" ".repeat(MAZE_SIDE)),
+    " ".repeat(MAZE_SIDE - 1) + "G"].join("\n"),
   arc: "",
 };
 let shownKind = null;
