@@ -5,6 +5,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from puzzles.models import Checkpoint, SolveJob, Step
+from puzzles.selectors import job_queue_position
 from solver.test_time import BudgetError, fit_budget
 
 
@@ -14,6 +15,8 @@ class JobOutputSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     stream = serializers.SerializerMethodField()
     steps_done = serializers.SerializerMethodField()
+    queue_position = serializers.SerializerMethodField(
+        help_text="While queued: its place in line (1: next to run); null once it has left the queue.")
     puzzle = serializers.JSONField(source="puzzle.data", read_only=True, help_text="The puzzle as solved (normalised body).")
 
     class Meta:
@@ -21,6 +24,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id", "kind", "status", "checkpoint", "steps_requested", "frames", "steps_done", "error", "result",
             "attempts", "created_at", "started_at", "finished_at", "url", "stream", "puzzle", "fit_steps", "augmentations",
+            "queue_position",
         ]
 
     def get_url(self, job) -> str:
@@ -31,6 +35,9 @@ class JobOutputSerializer(serializers.ModelSerializer):
 
     def get_steps_done(self, job) -> int:
         return job.steps.count()
+
+    def get_queue_position(self, job) -> int | None:
+        return job_queue_position(job=job)
 
 
 class FitOptionsInputSerializer(serializers.Serializer):

@@ -20,8 +20,11 @@ function gridCells(kind, grid) {
 
 function drawGrid(container, kind, grid, options = {}) {
   // options: previous (grid: outline the cells that changed), confidence (per cell 0-1: fades unsure cells,
-  // or with heatmap: true colours every cell by it instead of its value), marked ([row, column] cells).
+  // or with heatmap: true colours every cell by it instead of its value), marked ([row, column] cells),
+  // landmarks (maze: the maze whose S and G are lettered; by default the grid itself, but a model's answer
+  // can lose them, and its board still needs to say where the puzzle starts and ends).
   const rows = gridCells(kind, grid);
+  const landmarks = options.landmarks || grid;
   const previous = options.previous ? gridCells(kind, options.previous) : null;
   const confidence = options.confidence || null;
   const heatmap = Boolean(options.heatmap && confidence);
@@ -40,6 +43,12 @@ function drawGrid(container, kind, grid, options = {}) {
       if (r % 3 === 2 && r !== 8) cell.classList.add("box-bottom");
     } else if (kind === "maze") {
       cell.classList.add(MAZE_CLASSES[value] || "open");
+      // A letter as well as a colour: green and red alone are one colour to many colour-blind people.
+      const landmark = landmarks[r] && landmarks[r][c];
+      if (landmark === "S" || landmark === "G") {
+        cell.textContent = landmark;
+        cell.classList.add("landmark");
+      }
     } else {
       cell.style.background = ARC_COLOURS[value] || "#fff";
     }

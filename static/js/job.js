@@ -1,6 +1,7 @@
 // The job page: watches one job's stream (job-stream.js), plays its steps (playback.js) as the answer or
 // the confidence heatmap with a verdict (step-view.js), charts the halting probability, lists the step
 // timings, cancels the solve, and solves the same puzzle again with another checkpoint for comparison.
+// Its title and the place in line of a queued job are job-status.js's.
 "use strict";
 
 const root = document.getElementById("job");
@@ -18,9 +19,26 @@ const arcFit = arcFitViewForPage();
 // that was queued when the page was made is shown as still waiting.
 const statusWhenLoaded = el("job-status").textContent.trim();
 let started = statusWhenLoaded !== "queued";
+// A finished job's stream replays its steps before its status: the title need not say "Running" meanwhile.
+const finishedWhenLoaded = JOB_FINISHED_TITLES[root.dataset.status] ? root.dataset.status : null;
+let queuePosition = null;
 function showRunning() {
   started = true;
+  showQueuePosition(null);
   if (!stream.finished) el("job-status").textContent = "running";
+}
+
+function showQueuePosition(position) {
+  queuePosition = position;
+  el("queue-place").textContent = position ? `(${placeInLine(position)})` : "";
+  el("queue-place").hidden = !position;
+  showTitle();
+}
+
+function showTitle() {
+  const finished = stream.finished ? stream.finished.status : finishedWhenLoaded;
+  document.title = jobTitle({state: finished || (started ? "running" : "queued"), stepsDone: stream.steps.length, stepsRequested,
+                             queuePosition, kindName: root.dataset.kindName});
 }
 const stream = new JobStream(jobId, {
   onStep: () => { showRunning(); playback.stepsChanged(); showSummary(); },
@@ -43,6 +61,7 @@ const viewToggle = new ViewToggle({answer: el("view-answer"), confidence: el("vi
 function render(index) {
   const step = stream.steps[index - 1];
   view.show(stream.steps, index, {heatmap: viewToggle.heatmap});
+  el("board-summary").textContent = boardSummary(kind, view.puzzle, stream.steps, index, {stepsRequested, heatmap: viewToggle.heatmap});
   el("step-number").textContent = String(step.step);
   el("halt-prob").textContent = step.halt_prob.toFixed(3);
   el("step-seconds").textContent = formatSeconds(step.seconds);
@@ -71,6 +90,7 @@ function showFinished(message) {
   el("job-status").textContent = message.status;
   el("job-error").textContent = message.error || "";
   el("cancel-button").hidden = true;
+  showQueuePosition(null);
   showSummary();
 }
 
@@ -130,6 +150,8 @@ el("cancel-button").hidden = ["done", "failed", "cancelled"].includes(root.datas
 el("again-form").addEventListener("submit", solveAgain);
 playback.bindKeys({h: () => viewToggle.toggle()});
 showSummary();
+showTitle();
 stream.start();
+watchQueuePosition(jobId, {waiting: () => !started && !stream.finished, onPosition: showQueuePosition, onRunning: showRunning});
 listOtherCheckpoints();
 view.completePuzzle().then((more) => { if (more) playback.refresh(); });

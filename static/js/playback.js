@@ -1,9 +1,11 @@
 // Playing a growing list of steps: play/pause, step back and forth, a scrubber and a speed, with keys
 // (← → step, space play/pause, + and - speed). The job page drives one job with it, the compare page two.
+// For someone whose system asks for reduced motion it does not play by itself: it shows the latest step.
 "use strict";
 
 const PLAYBACK_SPEEDS = [0.5, 1, 2, 4];
 const PLAYBACK_STEP_MS = 400;  // time on each step at 1×
+const PLAYBACK_REDUCED_MOTION = window.matchMedia("(prefers-reduced-motion: reduce)");
 
 class Playback {
   // elements: {play, prev, next, scrubber, speed (a <select> of PLAYBACK_SPEEDS)}; length(): how many steps
@@ -13,9 +15,10 @@ class Playback {
     this.length = length;
     this.render = render;
     this.index = 0;
-    this.playing = true;
+    this.shownLength = 0;  // how many steps there were when the board last changed
     this.speed = 1;
     this.timer = null;
+    this.setPlaying(!PLAYBACK_REDUCED_MOTION.matches);
     elements.scrubber.addEventListener("input", (event) => { this.setPlaying(false); this.show(Number(event.target.value)); });
     elements.prev.addEventListener("click", () => this.stepBy(-1));
     elements.next.addEventListener("click", () => this.stepBy(1));
@@ -29,6 +32,7 @@ class Playback {
     const count = this.length();
     if (!count) return;
     this.index = Math.min(Math.max(index, 1), count);
+    this.shownLength = count;
     this.updateScrubber();
     this.render(this.index);
   }
@@ -38,9 +42,14 @@ class Playback {
   }
 
   stepsChanged() {
-    // New steps: the first one shows at once, later ones when playback reaches them.
+    // New steps: the first one shows at once, later ones when playback reaches them. Without motion the
+    // board jumps to each new step instead, unless the viewer has gone back to an earlier one.
     this.updateScrubber();
-    if (this.index === 0) this.show(1);
+    if (!PLAYBACK_REDUCED_MOTION.matches) {
+      if (this.index === 0) this.show(1);
+    } else if (!this.playing && this.index === this.shownLength) {
+      this.show(this.length());
+    }
   }
 
   updateScrubber() {

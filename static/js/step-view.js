@@ -32,12 +32,41 @@ class StepView {
       heatmap,
       // Marks would hide the colours of the heatmap; the verdict's sentence stays.
       marked: verdict && !heatmap ? verdict.marked : [],
+      landmarks: this.kind === "maze" && this.puzzle ? this.puzzle.grid : null,
     });
     const box = this.elements.verdict;
     box.textContent = verdict ? verdict.text : "No verdict: the puzzle is not known to this page.";
     box.dataset.status = verdict ? verdict.status : "unknown";
     return verdict;
   }
+}
+
+function boardSummary(kind, puzzle, steps, index, {stepsRequested, heatmap}) {
+  // The board at step `index` in one sentence, for screen readers: to them the board is one image, so that
+  // playback does not read out every cell of every step.
+  const step = steps[index - 1];
+  const cells = gridCells(kind, step.grid).flat();
+  const previous = index > 1 ? gridCells(kind, steps[index - 2].grid).flat() : null;
+  const parts = [];
+  if (kind === "sudoku") {
+    const conflicts = sudokuConflicts(step.grid).size;
+    parts.push(`${cells.filter(Boolean).length} of 81 cells filled`,
+      conflicts ? `${countOf(conflicts, "cell breaks", "cells break")} a rule` : "no rule broken");
+  } else if (kind === "maze") {
+    const where = (mark) => {
+      const at = puzzle ? mazeFind(puzzle.grid, mark) : null;
+      return at ? `${mark} at row ${at[0] + 1}, column ${at[1] + 1}` : `no ${mark}`;
+    };
+    parts.push(`${countOf(cells.filter((value) => value === "o").length, "cell", "cells")} marked as path`, `${where("S")}, ${where("G")}`);
+  } else {
+    parts.push(`a ${step.grid.length} by ${step.grid.length ? step.grid[0].length : 0} answer`);
+  }
+  if (previous) parts.push(`${countOf(cells.filter((value, i) => value !== previous[i]).length, "cell", "cells")} changed since step ${steps[index - 2].step}`);
+  if (heatmap) {
+    const unsure = step.confidence.flat().filter((p) => p < 0.5).length;
+    parts.push(`coloured by confidence, ${countOf(unsure, "cell", "cells")} below one half`);
+  }
+  return `Step ${step.step} of ${stepsRequested}: ${parts.join("; ")}.`;
 }
 
 async function arcLibraryOutputs(puzzle) {
