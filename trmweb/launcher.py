@@ -3,6 +3,11 @@
 Starts, in order: Redis (REDIS_URL when it answers, else the embedded server), database migrations and
 checkpoint registration, one Celery worker, and daphne on PORT (default 8000). It prints the URL once the
 page answers, and when any part stops unexpectedly it stops the others and exits non-zero.
+
+Stopping has no window: the signal handlers only record what arrived and never raise, so a signal at any
+moment (starting, idle, or a second one while stopping) ends in the same stop path, which stops every
+process started so far. Each child runs in a session of its own: a terminal's Ctrl-C or a signal to our
+process group reaches only us (and the embedded Redis), and we stop the parts in order.
 """
 
 import os
@@ -20,6 +25,13 @@ from trmweb.redis_server import EmbeddedRedis, RedisUnavailable, redis_answers
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TRM_VAR_DIR", BASE_DIR / "var"))
 
+# Seconds each child is given to stop after SIGTERM before its process group is killed. The worker's warm
+# shutdown finishes the job it is running (acks are late, so a job cut short is delivered again, and the
+# sweep of the next worker queues it again if the embedded Redis went with it). The sum stays under 30 s.
+WORKER_GRACE = 15.0
+OTHER_GRACE = 5.0
+POLL_SECONDS = 0.1
+
 
 def daphne_endpoint(host: str, port: str, backlog: str) -> str:
     """daphne's listening endpoint. Twisted's default backlog is 50: in a burst of 200 clients connecting
@@ -29,7 +41,37 @@ def daphne_endpoint(host: str, port: str, backlog: str) -> str:
 
 
 def _say(message: str) -> None:
-    print(f"[playground] {message}", flush=True)
+    try:
+        print(f"[playground] {message}", flush=True)
+    except OSError:
+        pass  # the terminal or pipe went away with the signal that stops us; stopping matters more
+
+
+class StopSignals:
+    """SIGINT and SIGTERM, recorded. A second SIGINT hurries the stop (kill instead of waiting); a second
+    SIGTERM does not: stopping `make run`'s process group delivers two (make passes its own on to us)."""
+
+    def __init__(self) -> None:
+        self.first: str | None = None
+        self.hurried = False
+
+    def install(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._record)
+
+    def _record(self, signum, frame) -> None:
+        if self.first is None:
+            self.first = signal.Signals(signum).name
+        elif signum == signal.SIGINT:
+            self.hurried = True
+
+    @property
+    def requested(self) -> bool:
+        return self.first is not None
+
+
+class _StartupFailed(Exception):
+    pass
 
 
 def _ensure_secret_key(env: dict) -> None:
@@ -56,87 +98,138 @@ def _resolve_redis(env: dict) -> EmbeddedRedis | None:
     return embedded
 
 
-def _manage(env: dict, *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+def _start_child(command: list[str], env: dict) -> subprocess.Popen:
+    # Its own session makes its process group (pgid = its pid) hold everything it forks, the worker's pool
+    # processes included, so killing that group leaves nothing behind.
+    return subprocess.Popen(command, cwd=BASE_DIR, env=env, start_new_session=True)
 
 
-def _wait_for_page(url: str, children: list[subprocess.Popen], timeout: float = 120.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(child.poll() is not None for child in children):
+def _has_exited(child: subprocess.Popen) -> bool:
+    """Whether the child has exited, without reaping it: until it is reaped its pid cannot be reused, so
+    signalling its process group cannot reach a stranger."""
+    if child.returncode is not None:
+        return True
+    try:
+        return os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _stop_child(child: subprocess.Popen, grace: float, stop: StopSignals) -> None:
+    """SIGTERM to the child alone (for a Celery worker, the warm shutdown; its pool processes must not get
+    one), then SIGKILL to its whole group: once it has exited, for anything it left behind, or when it is
+    still running after `grace` seconds or the stop is hurried."""
+    if not _has_exited(child):
+        child.terminate()
+    deadline = time.monotonic() + grace
+    while not (_has_exited(child) or stop.hurried or time.monotonic() > deadline):
+        time.sleep(POLL_SECONDS)
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # it and everything it started are gone already
+    child.wait()
+
+
+class Playground:
+    """The processes of one `make run`: started in order, watched, and stopped in the same order."""
+
+    def __init__(self, env: dict, stop: StopSignals):
+        self.env = env
+        self.stop_signals = stop
+        self.redis_server: EmbeddedRedis | None = None
+        self.children: list[tuple[subprocess.Popen, float]] = []  # each with its grace to stop
+
+    def run(self) -> int:
+        """Start everything and watch it; returns once a stop is requested (0) or a part stopped (1)."""
+        self.redis_server = _resolve_redis(self.env)
+        for args in (("migrate", "--noinput"), ("collectstatic", "--noinput", "--verbosity", "0"),
+                     ("ensure_checkpoints",)):
+            if not self._manage(*args):
+                return 0
+        port, host = self.env["PORT"], self.env["HOST"]
+        worker = [sys.executable, "-m", "celery", "-A", "trmweb", "worker", "--loglevel", "INFO",
+                  "--concurrency", self.env.get("TRM_WORKER_CONCURRENCY", "1")]
+        endpoint = daphne_endpoint(host, port, self.env.get("TRM_LISTEN_BACKLOG", "1024"))
+        web = [sys.executable, "-m", "daphne", "-e", endpoint, "trmweb.asgi:application"]
+        for command, grace in ((worker, WORKER_GRACE), (web, OTHER_GRACE)):
+            if self.stop_signals.requested:
+                return 0
+            self.children.append((_start_child(command, self.env), grace))
+        page = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/"
+        if not self._wait_until(lambda: self._page_answers(page + "healthz"), timeout=120):
+            if self.stop_signals.requested:
+                return 0
+            raise _StartupFailed("the web server did not answer within 120 s")
+        _say(f"playground ready at {page}  (Ctrl-C stops it)")
+        if self._wait_until(self._a_child_exited, timeout=float("inf")):
+            _say("a process stopped unexpectedly; stopping the others")
+            return 1
+        return 0
+
+    def stop(self) -> None:
+        """Stop every child started so far, in order (worker, then web server), then the embedded Redis.
+        Safe to call at any point of `run`; a second call finds nothing left to stop."""
+        while self.children:
+            child, grace = self.children.pop(0)
+            _stop_child(child, grace, self.stop_signals)
+        if self.redis_server is not None:
+            self.redis_server.stop()
+            self.redis_server = None
+
+    def _manage(self, *args: str) -> bool:
+        """Run one manage.py command to its end; False when a stop was requested first (`stop` ends it)."""
+        child = _start_child([sys.executable, "manage.py", *args], self.env)
+        self.children.append((child, OTHER_GRACE))
+        while not (_has_exited(child) or self.stop_signals.requested):
+            time.sleep(POLL_SECONDS)
+        if self.stop_signals.requested:
             return False
+        self.children.pop()
+        if child.wait() != 0:
+            raise _StartupFailed(f"`manage.py {' '.join(args)}` exited with code {child.returncode}")
+        return True
+
+    def _a_child_exited(self) -> bool:
+        return any(_has_exited(child) for child, _ in self.children)
+
+    def _page_answers(self, url: str) -> bool:
+        if self._a_child_exited():
+            raise _StartupFailed("a process exited while the web server was starting")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return True
         except (urllib.error.URLError, OSError):
-            time.sleep(0.3)
-    return False
+            return False
 
-
-def _stop(children: list[subprocess.Popen], redis_server: EmbeddedRedis | None) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    deadline = time.monotonic() + 20
-    for child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-    if redis_server is not None:
-        redis_server.stop()
-
-
-class _StopRequested(Exception):
-    pass
-
-
-def _raise_stop(signum, frame) -> None:
-    raise _StopRequested(signal.Signals(signum).name)
+    def _wait_until(self, condition, timeout: float) -> bool:
+        """Whether `condition` held within `timeout` seconds; False as soon as a stop is requested."""
+        deadline = time.monotonic() + timeout
+        while not self.stop_signals.requested and time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(POLL_SECONDS)
+        return False
 
 
 def main() -> int:
+    stop = StopSignals()
+    stop.install()
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    port = env.setdefault("PORT", "8000")
-    host = env.setdefault("HOST", "127.0.0.1")
+    env.setdefault("PORT", "8000")
+    env.setdefault("HOST", "127.0.0.1")
     _ensure_secret_key(env)
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
-    children: list[subprocess.Popen] = []
-    redis_server = None
+    playground = Playground(env, stop)
     try:
-        redis_server = _resolve_redis(env)
-        _manage(env, "migrate", "--noinput")
-        _manage(env, "collectstatic", "--noinput", "--verbosity", "0")
-        _manage(env, "ensure_checkpoints")
-        # Children get their own session so a terminal's Ctrl-C reaches only us; we stop them in order.
-        worker = [sys.executable, "-m", "celery", "-A", "trmweb", "worker", "--loglevel", "INFO",
-                  "--concurrency", env.get("TRM_WORKER_CONCURRENCY", "1")]
-        endpoint = daphne_endpoint(host, port, env.get("TRM_LISTEN_BACKLOG", "1024"))
-        web = [sys.executable, "-m", "daphne", "-e", endpoint, "trmweb.asgi:application"]
-        for command in (worker, web):
-            children.append(subprocess.Popen(command, cwd=BASE_DIR, env=env, start_new_session=True))
-        page = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}/"
-        if not _wait_for_page(page + "healthz", children):
-            _say("the web server did not come up; stopping")
-            return 1
-        _say(f"playground ready at {page}  (Ctrl-C stops it)")
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        _say("a process stopped unexpectedly; stopping the others")
-        return 1
-    except _StopRequested as stop:
-        _say(f"{stop} received; stopping")
-        return 0
-    except (RedisUnavailable, subprocess.CalledProcessError) as error:
+        return playground.run()
+    except (RedisUnavailable, _StartupFailed) as error:
         _say(f"cannot start: {error}")
         return 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _stop(children, redis_server)
+        if stop.requested:
+            _say(f"{stop.first} received; stopping (Ctrl-C again kills instead of waiting)")
+        playground.stop()
         _say("stopped")
 
 
