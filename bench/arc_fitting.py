@@ -24,7 +24,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from solver.checkpoint import checkpoint_info, load_checkpoint  # noqa: E402
-from solver.test_time import TaskVotes, fit_budget, run_task  # noqa: E402
+from solver.limits import fit_budget  # noqa: E402
+from solver.test_time import TaskVotes, run_task  # noqa: E402
 
 # Small ARC-AGI-1 training tasks outside the demo's eight: flips, a recolouring, a symmetry completion.
 HELD_OUT = ["67a3c6ac", "68b16354", "9dfd6313", "a85d4709"]

@@ -27,7 +27,8 @@ from solver.codecs import codec_for  # noqa: E402
 from solver.datasets import maze, sudoku  # noqa: E402
 from solver.evaluate import maze_path_is_shortest  # noqa: E402
 from solver.inference import solve_steps  # noqa: E402
-from solver.test_time import TaskVotes, fit_budget, run_task  # noqa: E402
+from solver.limits import fit_budget  # noqa: E402
+from solver.test_time import TaskVotes, run_task  # noqa: E402
 
 GALLERY_FILE = Path(__file__).resolve().parent.parent / "puzzles" / "gallery.json"
 EASY = (0, 0)  # guesses of the page's default difficulty, as puzzles/api/examples.py DIFFICULTIES has it

@@ -1,8 +1,16 @@
-"""`/ws/jobs/<id>/`: a job's steps, saved ones first, then live ones, each exactly once.
+"""`/ws/jobs/<id>/`: a job's steps, saved ones first, then live ones, each exactly once and in order.
 
 The consumer joins the job's group before reading the saved rows, so a step published during the replay
 is either in the rows or arrives live; step numbers already sent are skipped either way. `?after=N` skips
 steps up to N (a client resuming after a reconnect).
+
+The channel layer may lose a message (a failed publish, a worker killed between its commit and its
+publish, a worker that takes a job over and does not publish the steps saved before): the steps a viewer
+gets are nevertheless 1..N without a gap. A step is sent only right after the one before it; a live step
+that arrives after a gap is sent once the gap is filled from the database (where every step is saved
+before it is published), the final status only after every saved step, and a stream that has heard
+nothing for TRM_STREAM_RECHECK_SECONDS reads the database itself, so a lost last step or status is
+still delivered.
 
 An ARC job also streams events (fitting progress, augmented solves, the vote: puzzles/messages.py), saved
 as JobEvent rows with a `seq` and the step they follow (`after_step`). The replay sends them in place among
@@ -28,6 +36,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from puzzles.client_identity import scope_client_address
 from puzzles.messages import event_message, status_message, step_message
 from puzzles.models import SolveJob
 from puzzles.publishing import job_group
@@ -48,6 +57,10 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
         self.accepted = self.closed = False
         self.slot_address: str | None = None
         self.renewing: asyncio.Task | None = None
+        self.rechecking: asyncio.Task | None = None
+        # The live handlers and the recheck task both send: one at a time, so no step goes out twice.
+        self.sending = asyncio.Lock()
+        self.heard_at = time.monotonic()
         try:
             await super().__call__(scope, receive, send)
         except REDIS_DOWN as error:
@@ -80,10 +93,10 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4404)
             return
         await self.accept()
-        for message in steps:
-            await self._send_step(message)
-        if job.is_finished:
-            await self._send_status(status_message(job))
+        async with self.sending:
+            await self._send_saved(steps, job)
+        if not self.status_sent:
+            self.rechecking = asyncio.create_task(self._recheck_while_silent())
 
     def _after_from_query(self) -> int | None:
         values = parse_qs(self.scope.get("query_string", b"").decode()).get("after", ["0"])
@@ -97,12 +110,17 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
     # the one thread that all consumers of this process would otherwise share (a burst of 400 viewers
     # connecting at once waited long enough there for daphne to drop handshakes).
     @functools.partial(database_sync_to_async, thread_sensitive=False)
-    def _saved_steps_and_job(self):
+    def _saved_steps_and_job(self, step_upto: int | None = None):
+        """The saved steps after the last one sent (up to `step_upto`) and the events among them, in
+        order, and the job."""
         # Read the job first: if it is finished then, every one of its steps is already saved.
         job = SolveJob.objects.filter(id=self.job_id).first()
         if job is None:
             return [], None
-        steps = [step_message(step) for step in job.steps.filter(number__gt=self.last_step).order_by("number")]
+        saved = job.steps.filter(number__gt=self.last_step)
+        if step_upto is not None:
+            saved = saved.filter(number__lte=step_upto)
+        steps = [step_message(step) for step in saved.order_by("number")]
         # Events placed after a step not read yet are left to the live path (they were published after the
         # group was joined), so that none is sent ahead of its step.
         upto = max([self.last_step] + [m["step"] for m in steps])
@@ -112,11 +130,14 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
         return in_order, job
 
     async def _send_step(self, message: dict) -> None:
+        """Send a step only if it is the next one (an event only if new); the callers fill gaps."""
+        if self.status_sent or self.closed:
+            return
         if "seq" in message:  # an event
-            if message["seq"] <= self.last_seq or self.status_sent:
+            if message["seq"] <= self.last_seq or message["after_step"] > self.last_step:
                 return
             self.last_seq = message["seq"]
-        elif message["step"] <= self.last_step or self.status_sent:
+        elif message["step"] != self.last_step + 1:
             return
         else:
             self.last_step = message["step"]
@@ -124,25 +145,66 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
             message = {**message, "relayed_at": time.time()}
         await self.send_json(message)
 
+    async def _send_saved(self, messages: list[dict], job: SolveJob) -> None:
+        """Send what the database gave, then the status if the job had ended when it was read."""
+        for message in messages:
+            await self._send_step(message)
+        if job.is_finished:
+            await self._send_status(status_message(job))
+
     async def _send_status(self, message: dict) -> None:
-        if self.status_sent:
+        if self.status_sent or self.closed:
             return
         self.status_sent = True
         await self.send_json(message)
         await self.close()
 
+    async def _send_saved_upto(self, step: int) -> None:
+        """Send the saved steps up to `step`, and the events among them, that the live path lost."""
+        saved, _job = await self._saved_steps_and_job(step_upto=step)
+        for message in saved:
+            await self._send_step(message)
+
     async def job_step(self, event):
-        await self._send_step(event["payload"])
+        self.heard_at = time.monotonic()
+        message = event["payload"]
+        async with self.sending:
+            if message["step"] > self.last_step + 1:
+                await self._send_saved_upto(message["step"] - 1)
+            await self._send_step(message)
 
     async def job_event(self, event):
-        await self._send_step(event["payload"])
+        self.heard_at = time.monotonic()
+        message = event["payload"]
+        async with self.sending:
+            if message["seq"] > self.last_seq + 1 or message["after_step"] > self.last_step:
+                await self._send_saved_upto(message["after_step"])
+            await self._send_step(message)
 
     async def job_status(self, event):
-        # A finished job's steps are all saved: send any the live path missed before the status.
-        steps, _job = await self._saved_steps_and_job()
-        for message in steps:
-            await self._send_step(message)
-        await self._send_status(event["payload"])
+        self.heard_at = time.monotonic()
+        async with self.sending:
+            # A finished job's steps are all saved: send any the live path missed before the status.
+            steps, _job = await self._saved_steps_and_job()
+            for message in steps:
+                await self._send_step(message)
+            await self._send_status(event["payload"])
+
+    async def _recheck_while_silent(self) -> None:
+        """Read the database whenever the layer has been silent for a while: a lost last step or status."""
+        interval = settings.TRM_STREAM_RECHECK_SECONDS
+        while not (self.status_sent or self.closed):
+            await asyncio.sleep(max(0.0, self.heard_at + interval - time.monotonic()))
+            if time.monotonic() - self.heard_at < interval:
+                continue
+            self.heard_at = time.monotonic()
+            try:
+                async with self.sending:
+                    saved, job = await self._saved_steps_and_job()
+                    if job is not None:
+                        await self._send_saved(saved, job)
+            except Exception:  # the database is down: the next recheck tries again
+                logger.warning("job stream %s: could not read the saved steps", self.job_id, exc_info=True)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
@@ -168,7 +230,7 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=code, reason=reason)
 
     async def _take_slot(self) -> bool:
-        address = (self.scope.get("client") or ["unknown"])[0] or "unknown"
+        address = scope_client_address(self.scope) or "unknown"
         if not await socket_slot_take(address=address, socket_id=self.channel_name):
             return False
         self.slot_address = address
@@ -186,6 +248,8 @@ class JobStreamConsumer(AsyncJsonWebsocketConsumer):
     async def _free_slot(self) -> None:
         if self.renewing is not None:
             self.renewing.cancel()
+        if self.rechecking is not None:
+            self.rechecking.cancel()
         if self.slot_address is None:
             return
         address, self.slot_address = self.slot_address, None

@@ -32,6 +32,12 @@ that step), in this order:
      "tests": [{"attempts", "candidates"}] (every test input), "augmentations": K, "fitted": bool,
      "timings": {"fit", "solve", "vote"} (seconds)}
 
+A Sudoku or maze job with samples or views (solver/thinking.py) adds to each `step` message its
+`trajectories` ([{"sample", "view", "grid" (mapped back to the puzzle's frame), "halt_prob", "q_halt_logit",
+"active" (false once that trajectory has halted)}]), `chosen` (the index of the one whose answer is `grid`)
+and `agreeing` (how many give that answer). With a halting threshold a job's steps end where it stopped:
+its result says `stopped_by_halting`.
+
 A task the checkpoint was trained on skips the fit: no `fit` messages, `"fitted": false` in the vote.
 """
 
@@ -57,6 +63,8 @@ def step_message(step: Step) -> dict:
         message["frames"] = step.frames
     if len(step.answers) > 1:
         message["grids"] = step.answers
+    if step.trajectories:  # samples or views: `grid` is the chosen answer, these are all of them
+        message.update(trajectories=step.trajectories, chosen=step.chosen, agreeing=step.agreeing)
     return message
 
 

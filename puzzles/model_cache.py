@@ -4,16 +4,26 @@ Keyed by file and content hash, so replacing a checkpoint's file (a new hash) lo
 while jobs of other checkpoints keep theirs.
 """
 
+from __future__ import annotations
+
 import functools
+import logging
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
-from solver.checkpoint import checkpoint_info, load_checkpoint
+# solver.checkpoint and torch are imported where a model is read, not here: the web process imports this
+# module (checkpoint_file) and never loads a model.
+
+logger = logging.getLogger(__name__)
 
 CACHE_SIZE = 3
 _cache: OrderedDict = OrderedDict()
@@ -25,21 +35,32 @@ def checkpoint_file(path: str) -> Path:
     return file if file.is_absolute() else Path(settings.BASE_DIR) / file
 
 
-def compute_dtype(path: str, device: str) -> torch.dtype | None:
+def compute_dtype(file: Path, device: str) -> torch.dtype | None:
     """None (load_checkpoint's choice: fp32 on a CPU) unless TRM_CPU_DTYPE asks for the trained dtype."""
+    import torch
+
+    from solver.checkpoint import checkpoint_info
+
     if device != "cpu" or settings.TRM_CPU_DTYPE == "float32":
         return None
-    return getattr(torch, checkpoint_info(checkpoint_file(path))["config"]["forward_dtype"])
+    return getattr(torch, checkpoint_info(file)["config"]["forward_dtype"])
 
 
 def cached_model(path: str, content_hash: str, *, device: str = "cpu"):
-    """(model, config) for a checkpoint on `device`, loading it on first use."""
+    """(model, config) for a checkpoint on `device`, loading it on first use (from the web when this machine
+    does not have its file: puzzles/services/checkpoint_transfer.py)."""
+    from puzzles.services.checkpoint_transfer import checkpoint_local_path
+    from solver.checkpoint import load_checkpoint
+
     key = (str(checkpoint_file(path)), content_hash, device, settings.TRM_CPU_DTYPE)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-        loaded = load_checkpoint(checkpoint_file(path), device=device, dtype=compute_dtype(path, device))
+        started = time.monotonic()
+        file = checkpoint_local_path(path, content_hash)
+        loaded = load_checkpoint(file, device=device, dtype=compute_dtype(file, device))
+        logger.info("loaded checkpoint %s on %s in %.2f s", file.name, device, time.monotonic() - started)
         _cache[key] = loaded
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
@@ -50,5 +71,8 @@ def cached_model(path: str, content_hash: str, *, device: str = "cpu"):
 def cached_identifiers(path: str, content_hash: str) -> tuple[str, ...] | None:
     """The names of an ARC checkpoint's puzzle-embedding rows, read from its file once per process (the
     database row keeps only their count; see puzzles.services.checkpoints.checkpoint_register)."""
-    names = checkpoint_info(checkpoint_file(path))["provenance"].get("puzzle_identifiers")
+    from puzzles.services.checkpoint_transfer import checkpoint_local_path
+    from solver.checkpoint import checkpoint_info
+
+    names = checkpoint_info(checkpoint_local_path(path, content_hash))["provenance"].get("puzzle_identifiers")
     return tuple(names) if isinstance(names, list) else None

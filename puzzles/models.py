@@ -70,6 +70,7 @@ class SolveJob(models.Model):
         CANCELLED = "cancelled"
 
     FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED)
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     # uuid4: a job's page and stream are readable by whoever holds the id, so ids must not be guessable.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -77,12 +78,33 @@ class SolveJob(models.Model):
     checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="jobs")
     steps_requested = models.PositiveSmallIntegerField()
     frames = models.BooleanField(default=False, help_text="Also record the answer after each H cycle.")
-    fit_steps = models.PositiveSmallIntegerField(null=True, blank=True, help_text="ARC: puzzle-embedding fitting updates asked for (empty: the device's default).")
-    augmentations = models.PositiveSmallIntegerField(null=True, blank=True, help_text="ARC: views of the task to fit and vote over (empty: the device's default).")
+    fit_steps = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="ARC: puzzle-embedding fitting updates asked for (empty: the device's default).",
+    )
+    augmentations = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="ARC: views of the task to fit and vote over (empty: the device's default).",
+    )
+    # Test-time compute (solver/thinking.py, solver/limits.py): 1 and 1 are the exact single trajectory.
+    samples = models.PositiveSmallIntegerField(default=1, help_text="Trajectories per puzzle, all but one with noise in the latent.")
+    views = models.PositiveSmallIntegerField(default=1, help_text="Augmented views per puzzle, answers mapped back and voted.")
+    seed = models.PositiveIntegerField(default=0, help_text="Seed of the sampled trajectories and views: the same seed, the same answer.")
+    halt_threshold = models.FloatField(
+        null=True, blank=True,
+        help_text="Stop at the first step whose halting probability passes it (empty: run every step).",
+    )
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="solve_jobs")
     owner_key = models.CharField(max_length=80, db_index=True, help_text="user:<id> or session:<key>: whose job it is.")
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
+    # A key is the client's (puzzles/client_identity.py: the user, else the address), not the browser
+    # session's: a script without cookies has a new session on every request.
+    idempotency_scope = models.CharField(max_length=80, blank=True, help_text="user:<id> or address:<ip>: whose key it is.")
+    request_digest = models.CharField(
+        max_length=64, blank=True,
+        help_text="sha256 of the submit as read: a key reused for another body is refused.",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -98,7 +120,8 @@ class SolveJob(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["owner_key", "idempotency_key"], condition=~models.Q(idempotency_key=""), name="one_job_per_idempotency_key"
+                fields=["idempotency_scope", "idempotency_key"], condition=~models.Q(idempotency_key=""),
+                name="one_job_per_client_idempotency_key",
             )
         ]
         indexes = [models.Index(fields=["status", "created_at"])]
@@ -120,6 +143,12 @@ class Step(models.Model):
     q_halt_logit = models.FloatField()
     seconds = models.FloatField(help_text="Compute time of this step.")
     frames = models.JSONField(default=list, blank=True, help_text="The answer after each H cycle, when asked for.")
+    trajectories = models.JSONField(
+        default=list, blank=True,
+        help_text="With samples or views: each trajectory's answer (mapped back) and halting head at this step.",
+    )
+    chosen = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Index of the trajectory whose answer is `grid`.")
+    agreeing = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Trajectories whose answer is `grid`.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,7 +3,11 @@
 `async_to_sync(layer.group_send)` would run each message on a fresh event loop, and channels_redis keeps
 its connections per loop, so every step would open a new Redis connection. Instead each worker process
 runs one event loop in a background thread and sends every message through it, over one connection pool.
-Delivery through the layer is at-most-once; the database rows are the record.
+Delivery through the layer is at-most-once; the database rows are the record, and the consumer fills
+any gap from them (puzzles/consumers.py).
+
+Test hook: TRM_TEST_DROP_PUBLISH (settings) names messages to drop here as if the layer had lost them,
+so tests can show that a viewer still gets every step: step numbers and/or `status`, e.g. "3,8,status".
 """
 
 import asyncio
@@ -12,6 +16,7 @@ import threading
 import time
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +60,21 @@ class _Publisher:
 publisher = _Publisher()
 
 
+def _dropped_for_test(what: str) -> bool:
+    if what in settings.TRM_TEST_DROP_PUBLISH:
+        logger.warning("dropping the %s publish (TRM_TEST_DROP_PUBLISH)", what)
+        return True
+    return False
+
+
 def publish_step(job_id, step_message: dict) -> bool:
+    if _dropped_for_test(str(step_message.get("step"))):
+        return False
     # Stamped at the hand-over to the layer, so that what follows is Redis and the consumer (puzzles/messages.py).
     return publisher.send(job_id, {"type": "job.step", "payload": {**step_message, "published_at": time.time()}})
 
 
 def publish_status(job_id, status_message: dict) -> bool:
+    if _dropped_for_test("status"):
+        return False
     return publisher.send(job_id, {"type": "job.status", "payload": status_message})

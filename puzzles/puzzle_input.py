@@ -1,6 +1,6 @@
 """Turning a submitted puzzle body into the grids the solver runs, with errors that say where.
 
-Bodies follow the REST contract (DESIGN.md): Sudoku `{"grid": "<81 chars>" | [[9 ints] x 9]}`, maze
+Bodies follow the REST contract (docs/api.md): Sudoku `{"grid": "<81 chars>" | [[9 ints] x 9]}`, maze
 `{"grid": ["<row>", ...]}`, ARC `{"train": [{"input": g, "output": g}, ...], "test": [{"input": g}],
 "task": optional}`. The solver's codecs check every grid, so the web side and the command line accept
 and refuse exactly the same puzzles. A submit asks more of a Sudoku than its shape (check_one_solution):

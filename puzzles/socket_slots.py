@@ -37,7 +37,7 @@ def _redis() -> redis.asyncio.Redis:
         # A pool that waits when all its connections are busy (a burst of sockets opening), rather than
         # failing "Too many connections" as redis-py's default pool does.
         pool = redis.asyncio.BlockingConnectionPool.from_url(
-            settings.REDIS_URL, max_connections=settings.REDIS_POOL_SIZE, timeout=settings.REDIS_POOL_TIMEOUT,
+            settings.REDIS_DATABASES.channels, max_connections=settings.REDIS_POOL_SIZE, timeout=settings.REDIS_POOL_TIMEOUT,
             socket_connect_timeout=3, socket_timeout=5, retry=Retry(ExponentialBackoff(cap=0.5, base=0.1), 2))
         client = redis.asyncio.Redis(connection_pool=pool)
         _clients[loop] = client

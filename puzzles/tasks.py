@@ -1,23 +1,38 @@
 """Celery tasks and worker hooks: thin wrappers that call services."""
 
+import contextlib
 import logging
 import threading
 
+from billiard.exceptions import TimeLimitExceeded
 from celery import shared_task
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import task_failure, worker_init, worker_process_init, worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from puzzles.services.queueing import jobs_requeue_lost
-from puzzles.services.solving import job_execute
+from puzzles.services.queueing import RUN_SOLVE_JOB, jobs_requeue_lost
+from puzzles.services.solving import checkpoints_preload, checkpoints_to_preload, job_execute, job_fail_past_hard_limit
 
 logger = logging.getLogger(__name__)
 _stop_sweeping = threading.Event()
 
 
-@shared_task(name="puzzles.run_solve_job")
+@shared_task(name=RUN_SOLVE_JOB)
 def run_solve_job(job_id: str) -> None:
     job_execute(job_id=job_id)
+
+
+@task_failure.connect(sender=run_solve_job)
+def fail_a_job_past_the_hard_limit(sender=None, task_id=None, exception=None, args=None, **kwargs) -> None:
+    """Celery killed the task's process at TRM_TASK_TIME_LIMIT (this runs in the worker's main process):
+    the job would otherwise stay `running` until the sweep ran it again, to hang again."""
+    if not isinstance(exception, TimeLimitExceeded) or not args:
+        return
+    close_old_connections()
+    try:
+        job_fail_past_hard_limit(job_id=args[0])
+    finally:
+        connection.close()
 
 
 def _sweep_forever() -> None:
@@ -41,6 +56,38 @@ def set_torch_threads(**kwargs) -> None:
         import torch
 
         torch.set_num_threads(settings.TRM_TORCH_THREADS)
+
+
+# The active checkpoints, read by the worker's main process before its pool forks. A pool process must not
+# touch the database while it starts: Celery's Django fixup is then replacing the connections (and the
+# PostgreSQL pool) inherited from the main process, and a thread that queried in between waited on a dead
+# pool until it timed out.
+_checkpoints_to_preload: list[tuple[str, str, str]] = []
+
+
+@worker_init.connect
+def list_checkpoints_to_preload(**kwargs) -> None:
+    if not settings.TRM_PRELOAD_CHECKPOINTS:
+        return
+    try:
+        _checkpoints_to_preload[:] = checkpoints_to_preload()
+    except Exception:  # the database is not there yet: the first job loads its own
+        logger.warning("could not list the active checkpoints to preload", exc_info=True)
+    finally:
+        connection.close()
+        if hasattr(connection, "close_pool"):
+            with contextlib.suppress(Exception):  # no pool was made (SQLite, or pooling off)
+                connection.close_pool()
+
+
+@worker_process_init.connect
+def preload_checkpoints(**kwargs) -> None:
+    """Each pool process loads the active checkpoints as it starts (services/solving.py), in a thread:
+    Celery kills a pool process whose start-up handlers take more than a few seconds. A job that arrives
+    meanwhile waits for the cache's lock, then finds its model loaded."""
+    if _checkpoints_to_preload:
+        threading.Thread(target=checkpoints_preload, args=(list(_checkpoints_to_preload),),
+                         name="checkpoint-preload", daemon=True).start()
 
 
 @worker_ready.connect

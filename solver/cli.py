@@ -2,6 +2,8 @@
 
     python -m solver solve --checkpoint PATH|demo:KIND --kind sudoku|maze|arc --input FILE
                            [--puzzle-id N] [--steps N] [--format jsonl|text] [--frames] [--device cpu]
+                           [--halt [THRESHOLD]] [--samples K] [--views V] [--seed N] [--noise S]
+                           [--select halt|vote]
     python -m solver info PATH [--kind K] [--json]
     python -m solver convert SRC DST [--kind K]
     python -m solver fit-solve --checkpoint PATH --input TASK.json [--augmentations K] [--fit-steps N]
@@ -11,7 +13,14 @@
 
 `solve --format jsonl` prints one JSON object per supervision step (and per puzzle when the input holds
 several, with its 0-based `index`) as soon as the step is computed. `--input -` reads stdin. Any problem
-with the input or the checkpoint prints one line to stderr and exits with status 2.
+with the input, the options or the checkpoint prints one line to stderr and exits with status 2.
+
+Test-time compute (solver/limits.py, solver/thinking.py): `--steps` may go past the trained step count up to
+max(64, 4x trained); `--halt` stops a puzzle at the first step whose halting probability passes THRESHOLD
+(0.5 if not given: its last line then says `"halted": true`); `--samples K` runs K trajectories per puzzle,
+K - 1 of them with noise in the latent, seeded by `--seed`; `--views V` solves V augmented views and maps
+their answers back. With K x V > 1, `grid` and `tokens` are the chosen answer at that step, and each line
+adds `trajectories` (sample, view, grid, q_halt_logit, halt_prob, active), `chosen` and `agreeing`.
 """
 
 from __future__ import annotations
@@ -27,8 +36,10 @@ import torch
 from solver.checkpoint import checkpoint_info, convert_checkpoint, load_checkpoint, save_checkpoint
 from solver.codecs import CANVAS, MIN_MAZE_FIELD, Codec, Grid, codec_for, maze_field
 from solver.config import KINDS, POS_ENCODINGS, TRMConfig
-from solver.inference import StepResult, solve_steps
+from solver.inference import StepResult
+from solver.limits import DEFAULT_HALT_THRESHOLD, DEFAULT_NOISE_SCALE, LimitError, check_test_time
 from solver.model import TRM, init_weights
+from solver.thinking import SELECTIONS, ThoughtStep, think_steps
 
 
 class UsageError(Exception):
@@ -44,10 +55,14 @@ def render_grid(kind: str, grid: Grid) -> str:
     return "\n".join(" ".join(str(v) for v in row) for row in grid) if grid else "(empty)"  # type: ignore
 
 
-def step_records(codec: Codec, result: StepResult, grids: list[Grid], several: bool) -> list[dict[str, Any]]:
-    """The JSON objects of one step, one per puzzle."""
+def step_records(codec: Codec, result: StepResult | ThoughtStep, grids: list[Grid], several: bool,
+                 halt: float | None = None) -> list[dict[str, Any]]:
+    """The JSON objects of one step, one per puzzle computed at this step."""
     records = []
+    active = getattr(result, "active", None)
     for i, grid in enumerate(grids):
+        if active is not None and not active[i]:
+            continue  # this puzzle halted at an earlier step
         record: dict[str, Any] = {"step": result.step}
         if several:
             record["index"] = i
@@ -61,6 +76,17 @@ def step_records(codec: Codec, result: StepResult, grids: list[Grid], several: b
         )
         if result.frames:
             record["frames"] = [codec.decode(f[i], like=grid) for f in result.frames]
+        trajectories = getattr(result, "trajectories", None)
+        if halt is not None and trajectories is not None:
+            if all(t.halt_prob > halt for t in trajectories[i]):
+                record["halted"] = True
+        if trajectories is not None and len(trajectories[i]) > 1:
+            record["trajectories"] = [
+                {"sample": t.sample, "view": t.view, "grid": codec.decode(t.tokens, like=grid),
+                 "q_halt_logit": round(t.q_halt_logit, 6), "halt_prob": round(t.halt_prob, 6), "active": t.active}
+                for t in trajectories[i]]
+            record["chosen"] = int(result.chosen[i])  # type: ignore[union-attr]
+            record["agreeing"] = int(result.agreeing[i])  # type: ignore[union-attr]
         records.append(record)
     return records
 
@@ -90,25 +116,52 @@ def cmd_solve(args: argparse.Namespace) -> None:
     model, config = load_checkpoint(args.checkpoint, device=parse_device(args.device), kind=args.kind)
     if args.kind is not None and args.kind != config.kind:
         raise UsageError(f"--kind {args.kind} does not match the checkpoint, which is a {config.kind} model")
+    try:
+        check_test_time(config.kind, config.halt_max_steps, steps=args.steps, samples=args.samples,
+                        views=args.views, halt=args.halt, noise=args.noise)
+    except LimitError as e:
+        raise UsageError(f"--{e.field} {e.reason}") from None
     codec = codec_for(config.kind, config.seq_len)
     grids = codec.parse_text(read_input(args.input))
-    if args.steps is not None and args.steps < 1:
-        raise UsageError("--steps must be at least 1")
     several = len(grids) > 1
     out = sys.stdout
-    for result in solve_steps(model, codec.encode_batch(grids), [args.puzzle_id] * len(grids),
-                              steps=args.steps, frames=args.frames):
-        records = step_records(codec, result, grids, several)
+    for result in think_steps(model, config.kind, grids, codec.encode_batch(grids), steps=args.steps,
+                              samples=args.samples, views=args.views, seed=args.seed, halt=args.halt,
+                              noise=args.noise, selection=args.select, frames=args.frames,
+                              puzzle_ids=[args.puzzle_id] * len(grids)):
+        records = step_records(codec, result, grids, several, halt=args.halt)
         if args.format == "jsonl":
             for record in records:
                 out.write(json.dumps(record, separators=(",", ":")) + "\n")
         else:
             for record in records:
                 title = f"puzzle {record['index']}, " if several else ""
+                agree = (f", {record['agreeing']} of {len(record['trajectories'])} trajectories agree"
+                         if "trajectories" in record else "")
                 out.write(f"{title}step {record['step']}: halt_prob {record['halt_prob']:.3f} "
-                          f"(q_halt_logit {record['q_halt_logit']:+.3f}), {record['seconds']:.2f} s\n")
+                          f"(q_halt_logit {record['q_halt_logit']:+.3f}){agree}, {record['seconds']:.2f} s"
+                          + (", halted" if record.get("halted") else "") + "\n")
                 out.write(render_grid(config.kind, record["grid"]) + "\n\n")
         out.flush()  # a reader sees each step as soon as it is computed
+
+
+def add_test_time_options(p: argparse.ArgumentParser) -> None:
+    """--steps, --halt, --samples, --views, --seed, --noise and --select (solve and evaluate)."""
+    p.add_argument("--steps", type=int, help="supervision steps (default: the checkpoint's halt_max_steps; "
+                                             "up to max(64, 4x that))")
+    p.add_argument("--halt", type=float, nargs="?", const=DEFAULT_HALT_THRESHOLD, metavar="THRESHOLD",
+                   help=f"stop a puzzle at the first step whose halting probability passes THRESHOLD "
+                        f"(default {DEFAULT_HALT_THRESHOLD} when given without a value)")
+    p.add_argument("--samples", type=int, default=1, help="trajectories per puzzle; K - 1 of them with noise "
+                                                          "in the latent (default 1: the exact path)")
+    p.add_argument("--views", type=int, default=1, help="augmented views per puzzle, answers mapped back and "
+                                                        "voted (Sudoku up to 16, maze up to 8; default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampled trajectories and views")
+    p.add_argument("--noise", type=float, default=DEFAULT_NOISE_SCALE,
+                   help=f"standard deviation of the latent noise of sampled trajectories (default {DEFAULT_NOISE_SCALE})")
+    p.add_argument("--select", choices=SELECTIONS, default="halt",
+                   help="how a puzzle's answer is chosen among its trajectories: the most confident halting "
+                        "head (default) or the most common answer")
 
 
 def cmd_info(args: argparse.Namespace) -> None:
@@ -176,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "data path does not name it)")
     p.add_argument("--input", required=True, help="puzzle file, or - for stdin")
     p.add_argument("--puzzle-id", type=int, default=0, help="puzzle identifier (ARC task/augmentation); 0 = blank")
-    p.add_argument("--steps", type=int, help="supervision steps (default: the checkpoint's halt_max_steps)")
+    add_test_time_options(p)
     p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
     p.add_argument("--frames", action="store_true", help="also output the answer after each H cycle")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import numpy as np
 
@@ -172,7 +172,7 @@ class MazeCodec(Codec):
             raise PuzzleError("maze grid must be a list of row strings of '#', ' ', 'S', 'G'")
         return self._validate(obj)
 
-    def _validate(self, rows: list[str], where: str = "", allowed: str = MAZE_INPUT_SYMBOLS) -> Grid:
+    def _validate(self, rows: list[str], where: str = "", allowed: str = MAZE_INPUT_SYMBOLS) -> list[str]:
         if not rows:
             raise PuzzleError(f"{where}maze has no rows")
         if len(rows) > self.field:
@@ -203,7 +203,7 @@ class MazeCodec(Codec):
         return "" if self.field == CANVAS else f" by this model, whose field is {self.field}x{self.field}"
 
     def encode(self, grid: Grid) -> np.ndarray:
-        rows = self._validate(list(grid), allowed=MAZE_SYMBOLS)
+        rows = self._validate(cast(list[str], list(grid)), allowed=MAZE_SYMBOLS)
         field = np.full((self.field, self.field), MAZE_SYMBOLS.index("#") + 1, dtype=np.int32)
         for r, row in enumerate(rows):
             field[r, :len(row)] = [MAZE_SYMBOLS.index(ch) + 1 for ch in row]

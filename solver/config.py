@@ -90,8 +90,8 @@ class TRMConfig:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.mlp_t and self.hidden_size % max(self.num_heads, 1):
             problems.append(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
-        if seq_len_problem(self.kind, self.seq_len):
-            problems.append(seq_len_problem(self.kind, self.seq_len))
+        if (seq_len_wrong := seq_len_problem(self.kind, self.seq_len)) is not None:
+            problems.append(seq_len_wrong)
         if self.puzzle_emb_ndim < 0 or self.puzzle_emb_len < 0:
             problems.append("puzzle_emb_ndim and puzzle_emb_len cannot be negative")
         # The reference reserves puzzle_emb_len prefix positions even without a puzzle embedding, which

@@ -151,7 +151,7 @@ def load_split(root: str | Path, split: str = "train") -> PuzzleSplit:
             arrays[field] = np.load(path, mmap_mode="r" if field in ("inputs", "labels") else None)
         optional = {field: np.load(path) if (path := directory / f"{name}__{field}.npy").exists() else None
                     for field in ("difficulty", "size")}
-        puzzle_set = PuzzleSet(name=name, **arrays, **optional)
+        puzzle_set = PuzzleSet(name=name, **arrays, difficulty=optional["difficulty"], size=optional["size"])
         n = puzzle_set.num_examples
         where = f"{directory} set {name!r}"
         if puzzle_set.inputs.shape != (n, metadata.seq_len) or puzzle_set.labels.shape != (n, metadata.seq_len):

@@ -1,7 +1,11 @@
 """Held-out evaluation of a checkpoint on a dataset directory, with the reference's metrics.
 
     python -m solver evaluate CHECKPOINT DATASET [--split test] [--limit N] [--batch-size B] [--steps N]
+                              [--halt [T]] [--samples K] [--views V] [--seed N] [--noise S] [--select halt|vote]
                               [--device cpu|cuda] [--json] [--record]
+
+The test-time options are those of `solve` (solver/thinking.py): each puzzle is graded on its chosen answer
+after each step; with --halt a puzzle that stopped keeps its answer for the later steps.
 
 Every puzzle runs `halt_max_steps` supervision steps from H_init / L_init (as the reference evaluates) and
 is graded after each step, so the figures say what accuracy the model would have if stopped after step k.
@@ -44,12 +48,13 @@ from solver.checkpoint import (CheckpointError, is_project_file, load_checkpoint
                                resolve_checkpoint_path, write_project)
 from solver.codecs import CANVAS, MAZE_SYMBOLS, MIN_MAZE_FIELD, codec_for, maze_field
 from solver.data import PuzzleSplit, load_split, ordered_examples
-from solver.inference import solve_steps
+from solver.datasets.arc import inverse_augmentation
+from solver.limits import DEFAULT_NOISE_SCALE, LimitError, check_test_time
+from solver.thinking import think_steps
 from solver.losses import IGNORE_LABEL_ID
 from solver.model import TRM
 
 WALL, OPEN, START, GOAL, PATH = (MAZE_SYMBOLS.index(ch) + 1 for ch in "# SGo")
-ARC_SEPARATOR = "|||"
 PASS_KS = (1, 2)
 
 
@@ -113,32 +118,6 @@ def maze_path_is_shortest(inputs: np.ndarray, answer: np.ndarray, shortest: int 
 
 
 # ----------------------------------------------------------------------------------------------- ARC
-
-
-def dihedral(grid: np.ndarray, tid: int) -> np.ndarray:
-    """The 8 symmetries of a square, numbered as the reference builder numbers them."""
-    transforms: dict[int, Callable[[np.ndarray], np.ndarray]] = {
-        0: lambda a: a, 1: lambda a: np.rot90(a, 1), 2: lambda a: np.rot90(a, 2), 3: lambda a: np.rot90(a, 3),
-        4: np.fliplr, 5: np.flipud, 6: lambda a: a.T, 7: lambda a: np.fliplr(np.rot90(a, 1)),
-    }
-    return transforms[tid](grid)
-
-
-DIHEDRAL_INVERSE = (0, 3, 2, 1, 4, 5, 6, 7)
-
-
-def inverse_augmentation(name: str) -> tuple[str, Callable[[np.ndarray], np.ndarray]]:
-    """(task name, function undoing the augmentation) of an ARC identifier name.
-
-    "<task>|||t<k>|||<p0..p9>" names the grid dihedral(perm[grid], k); a name without the separator is
-    an original task.
-    """
-    if ARC_SEPARATOR not in name:
-        return name, lambda grid: grid
-    task, transform, perm = name.split(ARC_SEPARATOR)[-3:]
-    tid = int(transform[1:])
-    inverse_perm = np.argsort(np.array([int(ch) for ch in perm])).astype(np.uint8)
-    return task, lambda grid: inverse_perm[dihedral(grid, DIHEDRAL_INVERSE[tid])]
 
 
 def grid_hash(grid: np.ndarray) -> str:
@@ -326,8 +305,28 @@ class Grader:
         return figures
 
 
+def _grids_of(kind: str, codec, inputs: np.ndarray, size: np.ndarray | None) -> list:
+    """The puzzles as grids, for their views: a maze as wide as the builder made it (or as its cells reach)."""
+    if kind != "maze":
+        return [None] * len(inputs)
+    field = maze_field(inputs.shape[1])
+    if field is None:
+        raise ValueError(f"{inputs.shape[1]} maze tokens do not fill a square field")
+    grids = []
+    for i, tokens in enumerate(inputs):
+        if size is not None:
+            side = int(size[i])
+        else:
+            cells = np.argwhere(tokens.reshape(field, field) != WALL)
+            side = int(cells.max() + 1) if len(cells) else field
+        grids.append(["#" * side] * side)
+    return grids
+
+
 def evaluate_model(model: TRM, split: PuzzleSplit, *, limit: int | None = None, batch_size: int = 128,
-                   steps: int | None = None, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+                   steps: int | None = None, progress: Callable[[int, int], None] | None = None,
+                   halt: float | None = None, samples: int = 1, views: int = 1, seed: int = 0,
+                   noise: float = DEFAULT_NOISE_SCALE, selection: str = "halt") -> dict[str, Any]:
     """Figures of `model` on `split` (see the module docstring); at most `limit` puzzles, in file order."""
     kind = model.config.kind
     if split.metadata.kind != kind:
@@ -340,7 +339,11 @@ def evaluate_model(model: TRM, split: PuzzleSplit, *, limit: int | None = None, 
                          f"knows {model.config.num_puzzle_identifiers}; was it trained on this dataset?")
     if batch_size < 1:
         raise ValueError("batch size must be at least 1")
+    check_test_time(kind, model.config.halt_max_steps, steps=steps, samples=samples, views=views, halt=halt,
+                    noise=noise)
     total_steps = int(steps or model.config.halt_max_steps)
+    codec = codec_for(kind, model.config.seq_len)
+    steps_computed: list[int] = []
     grader = Grader(kind, total_steps, split.identifiers() if kind == "arc" else None)
     total = split.num_examples if limit is None else min(split.num_examples, limit)
     for inputs, raw_labels, identifiers, difficulty, size in ordered_examples(split, limit):
@@ -348,23 +351,38 @@ def evaluate_model(model: TRM, split: PuzzleSplit, *, limit: int | None = None, 
             rows = slice(begin, begin + batch_size)
             x, y, ids = inputs[rows].astype(np.int64), raw_labels[rows], identifiers[rows].astype(np.int64)
             answers, q_halt = [], []
-            for result in solve_steps(model, x, ids, steps=total_steps):
+            computed = np.zeros(len(x), dtype=np.int64)  # steps each puzzle ran (fewer with --halt)
+            grids = _grids_of(kind, codec, x, None if size is None else size[rows])
+            for result in think_steps(model, kind, grids, x, steps=total_steps, samples=samples, views=views,
+                                      seed=seed, indexes=range(begin, begin + len(x)), halt=halt, noise=noise,
+                                      selection=selection, puzzle_ids=ids):
                 answers.append(result.tokens)
                 q_halt.append(result.q_halt_logit)
+                computed[result.active] = result.step
+            steps_computed.extend(computed.tolist())
+            while len(answers) < total_steps:  # every puzzle halted early: its answers stand for the later steps
+                answers.append(answers[-1])
+                q_halt.append(q_halt[-1])
             grader.add(x, y, split.labels_for_loss(y), ids, answers, q_halt,
                        difficulty=None if difficulty is None else difficulty[rows],
                        size=None if size is None else size[rows])
             if progress is not None:
                 progress(grader.count, total)
-    return {"kind": kind, "dataset": str(split.root), "split": split.split, **grader.figures()}
+    figures = grader.figures()
+    if halt is not None:
+        figures["halt_threshold"] = halt
+        figures["halting"]["steps_computed_mean"] = round(float(np.mean(steps_computed)), 3) if steps_computed else None
+    if samples > 1 or views > 1:
+        figures["test_time"] = {"samples": samples, "views": views, "seed": seed, "noise": noise, "select": selection}
+    return {"kind": kind, "dataset": str(split.root), "split": split.split, **figures}
 
 
 def evaluate_checkpoint(checkpoint: str, dataset: str, *, split: str = "test", limit: int | None = None,
                         batch_size: int = 128, steps: int | None = None, device: str = "cpu",
-                        progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+                        progress: Callable[[int, int], None] | None = None, **test_time: Any) -> dict[str, Any]:
     model, config = load_checkpoint(checkpoint, device=device)
     figures = evaluate_model(model, load_split(dataset, split), limit=limit, batch_size=batch_size, steps=steps,
-                             progress=progress)
+                             progress=progress, **test_time)
     return {"checkpoint": str(checkpoint), **figures}
 
 
@@ -432,8 +450,6 @@ def render_table(figures: dict[str, Any]) -> str:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be at least 1")
-    if args.steps is not None and args.steps < 1:
-        raise ValueError("--steps must be at least 1")
     if args.threads is not None:
         if args.threads < 1:
             raise ValueError("--threads must be at least 1")
@@ -444,8 +460,13 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         if interactive:
             print(f"\revaluated {done}/{total} puzzles", end="", file=sys.stderr, flush=True)
 
-    figures = evaluate_checkpoint(args.checkpoint, args.dataset, split=args.split, limit=args.limit,
-                                  batch_size=args.batch_size, steps=args.steps, device=args.device, progress=progress)
+    try:
+        figures = evaluate_checkpoint(args.checkpoint, args.dataset, split=args.split, limit=args.limit,
+                                      batch_size=args.batch_size, steps=args.steps, device=args.device,
+                                      progress=progress, halt=args.halt, samples=args.samples, views=args.views,
+                                      seed=args.seed, noise=args.noise, selection=args.select)
+    except LimitError as e:
+        raise ValueError(f"--{e.field} {e.reason}") from None
     if interactive:
         print(file=sys.stderr)
     if args.record:
@@ -463,7 +484,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="test", help="split to evaluate (default: test)")
     p.add_argument("--limit", type=int, help="evaluate only the first N puzzles")
     p.add_argument("--batch-size", dest="batch_size", type=int, default=128)
-    p.add_argument("--steps", type=int, help="supervision steps (default: the checkpoint's halt_max_steps)")
+    from solver.cli import add_test_time_options
+
+    add_test_time_options(p)
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")

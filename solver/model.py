@@ -1,4 +1,4 @@
-"""The Tiny Recursive Model (Jolicoeur-Martineau 2025, arXiv 2510.04871), for inference.
+"""The Tiny Recursive Model (Jolicoeur-Martineau 2025, arXiv 2510.04871): the network and its forward pass.
 
 One small network `net` (L_layers post-norm blocks) is applied over and over. A supervision step refines
 a latent z_L several times from the question x and the current answer z_H, then refines the answer:
@@ -11,8 +11,9 @@ a latent z_L several times from the question x and the current answer z_H, then 
 The model starts from the fixed vectors H_init / L_init and, at evaluation, runs `halt_max_steps` steps,
 carrying (z_H, z_L) from one step to the next. Tensor names and the arithmetic (where fp32 is used, the
 order of additions, the RoPE layout) follow the reference implementation so its checkpoints load
-unchanged and give the same answers. Training is out of scope here: there is no ACT exploration, no
-sparse-embedding optimiser, no loss.
+unchanged and give the same answers. Training uses this same network but lives elsewhere: the trainer,
+with deep supervision and halting exploration, in solver/train.py, the losses in solver/losses.py, the
+sparse-embedding optimiser in solver/optim.py.
 """
 
 from __future__ import annotations
@@ -184,6 +185,8 @@ class PuzzleEmbedding(nn.Module):
     rows are cast to the compute dtype.
     """
 
+    weights: torch.Tensor  # a buffer (registered below), so that it is saved but never trained by Adam
+
     def __init__(self, rows: int, dim: int):
         super().__init__()
         self.register_buffer("weights", torch.zeros(rows, dim))
@@ -194,6 +197,9 @@ class PuzzleEmbedding(nn.Module):
 
 class TRM(nn.Module):
     """TRM with its input embedding, the shared reasoning net, and the answer and halting heads."""
+
+    H_init: torch.Tensor  # buffers, registered in __init__
+    L_init: torch.Tensor
 
     def __init__(self, config: TRMConfig):
         super().__init__()

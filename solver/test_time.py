@@ -39,64 +39,24 @@ import dataclasses
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generator, Iterator, Sequence
+from typing import Any, Callable, Generator, Iterator, Sequence, cast
 
 import numpy as np
 import torch
 
-from solver.codecs import codec_for
+from solver.codecs import ArcCodec, codec_for
 from solver.datasets.arc import (TaskPlan, _draw_augmentations, augmentation, augmentation_name,
                                  inverse_augmentation, place)
 from solver.evaluate import Ballot, arc_crop
 from solver.inference import StepResult, solve_steps
+from solver.limits import BUDGETS, DEFAULT_LR, Budget, BudgetError, fit_budget
 from solver.losses import IGNORE_LABEL_ID, act_loss
 from solver.model import TRM, PuzzleEmbedding
 from solver.optim import sparse_sign_sgd_
 from solver.train import ARCH_DEFAULTS, Carry, supervision_step
 
-# The reference's puzzle-embedding optimiser settings for ARC (sign-SGD rate and decoupled weight decay).
-DEFAULT_LR = 1e-2
+# The reference's puzzle-embedding weight decay for ARC (decoupled; its sign-SGD rate is limits.DEFAULT_LR).
 DEFAULT_WEIGHT_DECAY = 0.1
-
-
-# ------------------------------------------------------------------------------------------- budgets
-
-
-class BudgetError(ValueError):
-    """A fitting budget outside the limits of the device; the message names the option and the range."""
-
-
-@dataclass(frozen=True)
-class Budget:
-    augmentations: int  # views of the task: the identity plus augmentations drawn as the builder draws them
-    fit_steps: int  # sign-SGD updates of the puzzle-embedding rows (0: no fitting, zero rows)
-    batch_size: int  # examples in the carried batch
-    lr: float = DEFAULT_LR  # sign-SGD rate of the rows
-
-
-# A CPU runs few augmentations and a short fit: the published 7M model takes ~1.7 s per example and
-# supervision step there. So short a fit moves the rows too little at the reference's rate (1e-2: a row
-# entry moves at most lr per update), hence a larger one. A GPU runs the reference's scale and rate.
-BUDGETS = {"cpu": Budget(augmentations=8, fit_steps=16, batch_size=4, lr=5e-2),
-           "cuda": Budget(augmentations=1000, fit_steps=1000, batch_size=512, lr=DEFAULT_LR)}
-LIMITS = {"cpu": Budget(augmentations=64, fit_steps=500, batch_size=8),
-          "cuda": Budget(augmentations=1000, fit_steps=5000, batch_size=512)}
-
-
-def fit_budget(device: str, *, augmentations: int | None = None, fit_steps: int | None = None) -> Budget:
-    """The budget on `device` ("cpu" or "cuda"/"gpu"), with the values a job asks for checked against its limits."""
-    device = "cuda" if device in ("gpu", "cuda") or device.startswith("cuda:") else "cpu"
-    default, limit = BUDGETS[device], LIMITS[device]
-    problems = []
-    if augmentations is not None and not 1 <= augmentations <= limit.augmentations:
-        problems.append(f"augmentations must be between 1 and {limit.augmentations} on the {device} device, "
-                        f"got {augmentations}")
-    if fit_steps is not None and not 0 <= fit_steps <= limit.fit_steps:
-        problems.append(f"fit_steps must be between 0 and {limit.fit_steps} on the {device} device, got {fit_steps}")
-    if problems:
-        raise BudgetError("; ".join(problems))
-    return dataclasses.replace(default, **{k: v for k, v in (("augmentations", augmentations),
-                                                             ("fit_steps", fit_steps)) if v is not None})
 
 
 # ------------------------------------------------------------------------------------- augmentations
@@ -288,7 +248,9 @@ def fit_steps(model: TRM, task: dict, *, augmentations: Sequence[Augmentation], 
                 generator=exploration)
             loss, _metrics = act_loss(logits, q_halt, carry.labels, carry.halted, carry.steps, cfg.loss_type)
             (loss / size).backward()
-            sparse_sign_sgd_(table, carry.puzzle_identifiers, row_values.grad, lr=lr, weight_decay=weight_decay)
+            row_grads = row_values.grad if row_values is not None else None
+            assert row_grads is not None, "the view has a puzzle table, so the step hands back its rows"
+            sparse_sign_sgd_(table, carry.puzzle_identifiers, row_grads, lr=lr, weight_decay=weight_decay)
             accuracy, exact = _answer_accuracy(logits.detach(), carry.labels)
             embeddings.fit_steps = step
             embeddings.losses.append(float(loss.detach()) / size)
@@ -385,7 +347,7 @@ def vote(last: TaskStep) -> list[TestVote]:
 def solve_task(model: TRM, task: dict, embeddings: TaskEmbeddings, *, steps: int | None = None) -> list[TestVote]:
     """Run all supervision steps on each augmented test input and vote; one TestVote per test input."""
     last = None
-    for last in solve_task_steps(model, task, embeddings, steps=steps):
+    for last in solve_task_steps(model, task, embeddings, steps=steps):  # noqa: B007 (the last step is the answer)
         pass
     if last is None:
         raise ValueError("steps must be at least 1")
@@ -451,7 +413,7 @@ def read_task(text: str) -> dict:
         raise PuzzleError('an ARC task is a JSON object {"train": [{"input", "output"}, ...], "test": [{"input"}, ...]}')
     if not raw["test"]:
         raise PuzzleError("the task has no test input")
-    codec = codec_for("arc")
+    codec = cast(ArcCodec, codec_for("arc"))
     task: dict[str, Any] = {
         "train": [{key: codec.from_json(pair.get(key) if isinstance(pair, dict) else None, where=f"train[{i}].{key}: ")
                    for key in ("input", "output")} for i, pair in enumerate(raw["train"])],

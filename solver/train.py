@@ -56,7 +56,7 @@ import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 import torch.distributed as dist
@@ -206,7 +206,7 @@ def _set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
     target[leaf] = value
 
 
-def load_train_config(path: str | os.PathLike | None, overrides: list[str] = (), **values: Any) -> TrainConfig:
+def load_train_config(path: str | os.PathLike | None, overrides: Sequence[str] = (), **values: Any) -> TrainConfig:
     """A TrainConfig from a YAML file (reference key names), KEY=VALUE overrides and keyword values."""
     import yaml
 
@@ -602,8 +602,8 @@ class Trainer:
                 ids, row_grads = _all_gather(ids), _all_gather(row_grads)
 
         self.step += 1
-        schedule = dict(warmup_steps=config.lr_warmup_steps, total_steps=self.total_steps,
-                        min_ratio=config.lr_min_ratio)
+        schedule: dict[str, Any] = dict(warmup_steps=config.lr_warmup_steps, total_steps=self.total_steps,
+                                        min_ratio=config.lr_min_ratio)
         lr = lr_at(self.step, base_lr=config.lr, **schedule)
         for group in self.adam.param_groups:
             group["lr"] = lr

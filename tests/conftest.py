@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 
 from tests.stack import Stack, database_url_for_subprocess, use_redis
@@ -72,6 +73,27 @@ def active_checkpoints(transactional_db, tiny_checkpoint_files):
     }
 
 
+# A queue that no worker of the suite consumes (they serve TRM_SOLVE_QUEUE's default).
+UNCONSUMED_QUEUE = "gpu"
+
+
+@pytest.fixture
+def jobs_stay_queued(settings, redis_url):
+    """Jobs submitted in this process go to a queue no worker consumes, so they stay unfinished.
+
+    The session `stack` may be running: its worker would otherwise take a committed job (active_checkpoints
+    commits) and finish it in a second, and a test that counts unfinished jobs would count fewer.
+    """
+    from trmweb.redis_databases import redis_databases
+
+    settings.TRM_SOLVE_QUEUE = UNCONSUMED_QUEUE
+    broker = redis.Redis.from_url(redis_databases(redis_url).broker)
+    broker.delete(UNCONSUMED_QUEUE)
+    yield UNCONSUMED_QUEUE
+    broker.delete(UNCONSUMED_QUEUE)
+    broker.close()
+
+
 @pytest.fixture(scope="session")
 def stack(django_db_setup, django_db_blocker, redis_url, tmp_path_factory):
     """A Celery worker and daphne serving the test database through Redis, for the whole session."""
@@ -87,7 +109,9 @@ def stack(django_db_setup, django_db_blocker, redis_url, tmp_path_factory):
         # The suite submits far more than one person would; the limits have tests of their own.
         TRM_SUBMIT_RATE_ANON="100000/min",
         TRM_MAX_ACTIVE_JOBS="1000",
-        # A killed worker's job is taken over after this many seconds without a heartbeat.
+        # A killed worker's job is taken over after this many seconds without a heartbeat. Its sweep sees
+        # the whole test database, other stacks' jobs too: a stack whose steps run long sets the same, so
+        # that its heartbeat beats at that pace.
         TRM_HEARTBEAT_STALE="5",
     )
     with Stack(env=env, cwd=PROJECT_DIR, log_dir=tmp_path_factory.mktemp("stack-logs")) as running:

@@ -12,24 +12,54 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import astuple, fields
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 from channels.layers import channel_layers
 from django.conf import settings
 from django.db import connection
 
+from trmweb.redis_databases import RedisDatabases, redis_databases
+
 
 def use_redis(url: str) -> None:
-    """Point this test process's Celery app and channel layer at `url`."""
+    """Point this test process's Celery app, channel layer and cache at `url`'s databases, as the settings
+    would (trmweb/redis_databases.py)."""
     from trmweb.celery import app
 
+    databases = redis_databases(url)
     settings.REDIS_URL = url
-    settings.CELERY_BROKER_URL = url
-    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = url
-    settings.CACHES["default"]["LOCATION"] = url
+    settings.REDIS_DATABASES = databases
+    settings.CELERY_BROKER_URL = databases.broker
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = databases.channels
+    settings.CACHES["default"]["LOCATION"] = databases.cache
     channel_layers.backends.clear()
-    app.conf.broker_url = url
+    app.conf.broker_url = databases.broker
+
+
+def private_redis_url(url: str, slot: int) -> str:
+    """`url` moved `slot` sets of databases up (broker, channel layer, cache: trmweb/redis_databases.py).
+
+    A stack of a test's own, with a worker of its own, must not share its broker queue with the session's
+    stack: the session's worker would take that test's jobs, which then run without the test's settings
+    (a worker that drops publishes or hangs its steps)."""
+    databases_per_stack = len(fields(RedisDatabases))
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0) + slot * databases_per_stack
+    assert base + databases_per_stack <= 16, f"{url}: no room for private stack {slot} in Redis's 16 databases"
+    return urlunsplit(parts._replace(path=f"/{base}"))
+
+
+def flush_redis(url: str) -> None:
+    """Empty the broker, channel-layer and cache databases of `url`: no queue or counters of an earlier test."""
+    import redis
+
+    for database_url in astuple(redis_databases(url)):
+        client = redis.Redis.from_url(database_url)
+        client.flushdb()
+        client.close()
 
 
 def database_url_for_subprocess() -> str:
@@ -82,7 +112,8 @@ class Stack:
 
     def __enter__(self) -> "Stack":
         # Serve this checkout's static files, as `make run` does, not whatever an earlier run collected.
-        self.env = {**self.env, "TRM_STATIC_ROOT": str(self.log_dir / "static")}
+        # A worker that just started is seen within a second, not when the cached ping of /healthz expires.
+        self.env = {"TRM_HEALTH_PING_SECONDS": "1", **self.env, "TRM_STATIC_ROOT": str(self.log_dir / "static")}
         subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
                        cwd=self.cwd, env=self.env, check=True)
         self.start_worker()
@@ -101,9 +132,10 @@ class Stack:
         return True
 
     def workers(self) -> int:
+        """1 while /healthz says a worker answers, else 0 (the count is shown to staff only)."""
         try:
             with urllib.request.urlopen(self.base_url + "/healthz", timeout=5) as response:
-                return json.load(response)["workers"]["count"]
+                return int(json.load(response)["workers"]["ok"])
         except (urllib.error.URLError, OSError, KeyError, ValueError):
             return 0
 

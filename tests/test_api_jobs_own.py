@@ -1,6 +1,7 @@
 """Listing, cancelling and re-submitting jobs: each client sees and controls only its own."""
 
 import pytest
+from django.test import Client
 
 from puzzles.models import SolveJob
 
@@ -10,8 +11,6 @@ BODY = {"kind": "sudoku", "puzzle": {"grid": SUDOKU}, "steps": 2}
 
 @pytest.fixture
 def other_client(client):
-    from django.test import Client
-
     return Client()
 
 
@@ -29,6 +28,22 @@ def test_a_client_lists_only_its_own_jobs(client, other_client, active_checkpoin
     assert listed["count"] == 1
 
 
+@pytest.mark.parametrize("page", ["/", "job"])
+def test_a_page_gives_a_new_visitor_the_session_its_api_calls_share(client, active_checkpoints, jobs_stay_queued, page):
+    # A page's scripts call the API several at once; were the session made by the first of those calls,
+    # each would make its own and the jobs submitted under the losers would leave the history.
+    if page == "job":
+        page = f"/jobs/{submit(Client()).json()['id']}/"
+    session_cookie = client.get(page).cookies.get("sessionid")
+
+    assert session_cookie and session_cookie.value
+    fresh = Client()
+    fresh.cookies["sessionid"] = session_cookie.value
+    fresh.cookies["csrftoken"] = client.cookies["csrftoken"].value
+    submit(fresh)
+    assert SolveJob.objects.filter(owner_key=f"session:{session_cookie.value}").count() == 1
+
+
 def test_the_same_idempotency_key_returns_the_same_job(client, active_checkpoints):
     first = submit(client, **{"Idempotency-Key": "retry-1"})
     again = submit(client, **{"Idempotency-Key": "retry-1"})
@@ -41,7 +56,7 @@ def test_the_same_idempotency_key_returns_the_same_job(client, active_checkpoint
     assert SolveJob.objects.count() == 2
 
 
-def test_cancel_own_queued_job_then_again_is_a_conflict(client, active_checkpoints):
+def test_cancel_own_queued_job_then_again_is_a_conflict(client, active_checkpoints, jobs_stay_queued):
     job = submit(client).json()
 
     cancelled = client.post(f"/api/v1/jobs/{job['id']}/cancel/")
@@ -51,7 +66,7 @@ def test_cancel_own_queued_job_then_again_is_a_conflict(client, active_checkpoin
     assert again.status_code == 409 and "already ended (cancelled)" in again.json()["error"]
 
 
-def test_nobody_else_can_cancel_a_job(client, other_client, active_checkpoints):
+def test_nobody_else_can_cancel_a_job(client, other_client, active_checkpoints, jobs_stay_queued):
     job = submit(client).json()
 
     refused = other_client.post(f"/api/v1/jobs/{job['id']}/cancel/")
@@ -71,7 +86,7 @@ def test_anonymous_submits_are_rate_limited(client, active_checkpoints, settings
     assert SolveJob.objects.count() == 2
 
 
-def test_active_jobs_per_client_are_limited(client, active_checkpoints, settings):
+def test_active_jobs_per_client_are_limited(client, active_checkpoints, jobs_stay_queued, settings):
     settings.TRM_MAX_ACTIVE_JOBS = 1
 
     first, second = submit(client), submit(client)

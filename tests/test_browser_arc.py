@@ -3,7 +3,6 @@ library, edit it with the mouse, the keyboard and touch, solve it and watch the 
 
 import json
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from puzzles.models import SolveJob
 pytestmark = pytest.mark.stack
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 TASK = "007bbfb7"  # ARC-AGI-1 training; its test input is [[7,0,7],[7,0,7],[7,7,0]]
 
 
@@ -61,8 +59,6 @@ def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator(".arc-library").evaluate("element => element.scrollIntoView()")
     page.screenshot(path=ARTIFACTS / name)
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ARTIFACTS / name, DOCS_SCREENSHOTS / name)
 
 
 def test_pick_edit_and_solve_an_arc_task(stack, active_checkpoints, page):

@@ -2,7 +2,6 @@
 against the real server, worker and Redis; and the playground's screenshots (desktop, phone, dark)."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from solver.datasets import maze, sudoku
 pytestmark = pytest.mark.stack
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 AMBIGUOUS = "........." + "9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
 BLANK_10 = "\n".join(["S" + " " * 9, *[" " * 10] * 8, " " * 9 + "G"])  # a blank 10x10 board, S and G in corners
 EXTREME = next(card["puzzle"] for card in starting_puzzles()["gallery"] if card["title"] == "Extreme Sudoku")
@@ -44,8 +42,6 @@ def drag_across(page, board, cells: list[tuple[int, int]], width: int) -> None:
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / name, full_page=True)
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ARTIFACTS / name, DOCS_SCREENSHOTS / name)
 
 
 def test_a_sudoku_typed_with_keys_is_refused_while_it_has_no_or_several_solutions(stack, active_checkpoints, page):
@@ -276,7 +272,8 @@ def test_the_history_shows_more_solves_page_by_page(stack, active_checkpoints, p
         const token = (document.cookie.match(/csrftoken=([^;]+)/) || [])[1] || "";
         const codes = [];
         for (let i = 0; i < 12; i += 1) {
-            const response = await fetch("/api/v1/jobs/", {method: "POST", headers: {"Content-Type": "application/json", "X-CSRFToken": token},
+            const response = await fetch("/api/v1/jobs/", {method: "POST",
+                headers: {"Content-Type": "application/json", "X-CSRFToken": token},
                 body: JSON.stringify({kind: "maze", puzzle: {grid: ["S #", "  G"]}, steps: 1})});
             codes.push(response.status);
         }

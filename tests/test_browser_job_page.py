@@ -285,3 +285,33 @@ def test_a_job_still_in_the_queue_is_shown_waiting_until_its_first_step(stack, a
     done, _ = solved_job(stack, "sudoku", {"grid": PUZZLE})  # a job that ran: its steps say so, then its status
     page.goto(f"{stack.base_url}/jobs/{done['id']}/")
     page.locator("#job-status", has_text="done").wait_for(timeout=15_000)
+
+
+def test_a_job_with_samples_and_views_shows_every_trajectory(stack, active_checkpoints, page):
+    status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "sudoku", "puzzle": {"grid": PUZZLE}, "steps": 3,
+                                                         "samples": 2, "views": 2, "seed": 4})
+    assert status == 202, job
+    stack.wait_until(lambda: stack.request("GET", job["url"])[1]["status"] == "done", timeout=60, message="the job")
+    steps = stack.request("GET", f"{job['url']}steps/")[1]
+    open_finished(page, stack.base_url + f"/jobs/{job['id']}/", steps=3)
+    boards = page.locator("#trajectories li")
+    assert boards.count() == 4
+    chosen = page.locator("#trajectories li.chosen")
+    assert chosen.count() == 1 and boards.nth(steps[-1]["chosen"]).evaluate("li => li.classList.contains('chosen')")
+    assert "chosen" in chosen.get_attribute("class") and "p " in chosen.inner_text()
+    note = page.locator("#trajectories-note").inner_text()
+    assert f"{steps[-1]['agreeing']} of 4 give the same answer" in note
+    # the small boards are the trajectories' own answers, cell for cell
+    first = steps[-1]["trajectories"][0]["grid"]
+    digits = boards.nth(0).locator(".cell").all_inner_texts()
+    assert digits == [str(v) if v else "" for row in first for v in row]
+    shot(page, "job-trajectories.png")
+    page.keyboard.press("ArrowLeft")  # the small multiples follow the step on screen
+    page.locator("#step-number", has_text="2").wait_for(timeout=5_000)
+    assert page.locator("#trajectories-note").inner_text() != "" and boards.count() == 4
+
+
+def test_a_job_without_samples_shows_no_trajectories(stack, active_checkpoints, page):
+    job, _ = solved_job(stack, "sudoku", {"grid": PUZZLE}, steps=2)
+    open_finished(page, stack.base_url + f"/jobs/{job['id']}/", steps=2)
+    assert page.locator("figure.trajectories").is_hidden()

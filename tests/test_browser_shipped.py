@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from puzzles.gallery import starting_puzzles
+from solver.limits import max_steps
 
 pytestmark = pytest.mark.stack
 
@@ -43,7 +44,12 @@ def solve_to_verdict(page, name: str) -> tuple[str, str]:
     status_line.filter(has_text=re.compile(r"done|failed|cancelled")).wait_for(timeout=180_000)
     assert "done" in status_line.inner_text(), status_line.inner_text()
     job = json.loads(page.evaluate("fetch(location.pathname.replace('/jobs/', '/api/v1/jobs/')).then(r => r.text())"))
-    page.locator("#step-number", has_text=re.compile(rf"^{job['steps_requested']}$")).wait_for(timeout=60_000)
+    # "Stop when sure" is on by default: a job may end before its last step, where its halting head was sure
+    if job["result"].get("stopped_by_halting"):
+        assert job["steps_done"] < job["steps_requested"] and "It stopped there" in page.locator("#halting-note").inner_text()
+    else:
+        assert job["steps_done"] == job["steps_requested"]
+    page.locator("#step-number", has_text=re.compile(rf"^{job['steps_done']}$")).wait_for(timeout=60_000)
     verdict = page.locator("#verdict")
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"shipped-{re.sub(r'[^a-z0-9]+', '-', name.lower())}.png", full_page=True)
@@ -61,7 +67,14 @@ def test_the_page_takes_its_defaults_from_the_active_checkpoint(stack, shipped_c
     open_kind(page, stack, kind)
     steps = page.get_by_label("Steps")
     assert steps.input_value() == str(checkpoint.halt_max_steps)
-    assert steps.get_attribute("max") == str(checkpoint.halt_max_steps)
+    # more steps than trained are allowed, up to the test-time cap, and marked as past training
+    assert steps.get_attribute("max") == str(max_steps(checkpoint.halt_max_steps))
+    assert page.locator("#steps-note").inner_text() == ""
+    steps.fill(str(checkpoint.halt_max_steps + 1))
+    assert "go beyond what the model was trained with" in page.locator("#steps-note").inner_text()
+    assert "steps-past-training" in steps.get_attribute("class")
+    steps.fill(str(checkpoint.halt_max_steps))
+    assert page.get_by_label("Stop when sure").is_checked() and not page.get_by_label("Think harder").is_checked()
     note = page.locator("#model-note").inner_text()
     assert f"{checkpoint.name}, trained with {checkpoint.halt_max_steps} steps" in note
     if kind == "maze":

@@ -12,7 +12,6 @@ import sys
 import pytest
 import redis.exceptions
 from channels_redis.core import RedisChannelLayer
-from django.conf import settings
 
 from tests.conftest import PROJECT_DIR
 from tests.test_end_to_end import SUDOKU

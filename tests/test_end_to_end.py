@@ -44,7 +44,7 @@ def solver_cli_steps(checkpoint_path, kind: str, puzzle_text: str, steps: int, t
 def test_sudoku_job_streams_every_step_in_order_and_ends_done(stack, active_checkpoints, tiny_checkpoint_files, tmp_path):
     status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "sudoku", "puzzle": {"grid": SUDOKU}, "steps": 5})
     assert status == 202, job
-    assert job["status"] == "queued"
+    assert job["status"] in ("queued", "running")  # an idle worker may have taken it before the answer was written
     assert job["url"] == f"/api/v1/jobs/{job['id']}/"
     assert job["stream"] == f"/ws/jobs/{job['id']}/"
 

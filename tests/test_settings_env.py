@@ -71,3 +71,55 @@ def test_sqlite_connections_are_tuned_for_concurrent_writers(db):
         assert cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert cursor.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
     assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def _manage(*args: str, **env) -> subprocess.CompletedProcess:
+    """manage.py in a process of its own, configured by `env` alone (no DJANGO_* of this one)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    return subprocess.run([sys.executable, "manage.py", *args], env={**clean, "DJANGO_SETTINGS_MODULE": "trmweb.settings", **env},
+                          cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+
+
+# A production-like key (50 random characters), never used anywhere else.
+PRODUCTION = {"DJANGO_SECRET_KEY": "q7#Vx2!mZp9@Lr4$Tn8^Wb1&Kc6*Hd3(Jf5)Gs0-Ya7+Ue2=Ro", "DJANGO_DEBUG": "0",
+              "DJANGO_ALLOWED_HOSTS": "trm.example.org,testserver"}
+
+
+def test_the_deployment_check_passes_with_the_production_switch():
+    checked = _manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_SECURE="1", **PRODUCTION)
+
+    assert checked.returncode == 0, checked.stderr
+    assert "no issues" in checked.stdout
+
+
+def test_without_the_production_switch_the_deployment_check_warns():
+    checked = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+
+    assert checked.returncode != 0
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert warning in checked.stderr
+
+
+SECURE_REQUESTS = """
+from django.test import Client
+http, https = Client(), Client(HTTP_X_FORWARDED_PROTO="https")
+plain = http.get("/api/v1/schema/")
+print("plain", plain.status_code, plain.get("Location"))
+secure = https.get("/api/v1/schema/")
+print("secure", secure.status_code, secure.get("Strict-Transport-Security"))
+print("health", http.get("/healthz").status_code)
+from django.conf import settings
+print("cookies", settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE)
+"""
+
+
+def test_the_production_switch_redirects_to_https_and_sends_hsts_but_lets_health_probes_in():
+    answered = _manage("shell", "-c", SECURE_REQUESTS, DJANGO_SECURE="1", **PRODUCTION)
+
+    # The shell prints a banner of its own first; only the script's lines are read.
+    lines = dict(line.split(" ", 1) for line in answered.stdout.splitlines()
+                 if line.startswith(("plain ", "secure ", "health ", "cookies ")))
+    assert lines["plain"] == "301 https://testserver/api/v1/schema/", answered.stderr
+    assert lines["secure"] == "200 max-age=31536000; includeSubDomains; preload"
+    assert lines["health"] != "301"
+    assert lines["cookies"] == "True True"

@@ -23,6 +23,7 @@ from puzzles.models import Puzzle, SolveJob
 from puzzles.services.jobs import job_cancel
 from tests.conftest import PROJECT_DIR
 from tests.stack import database_url_for_subprocess, free_port
+from trmweb.redis_databases import redis_databases
 
 pytestmark = pytest.mark.stack
 
@@ -81,8 +82,9 @@ def daphne(django_db_setup, django_db_blocker, redis_url, tmp_path_factory):
 
 @pytest.fixture
 def slots(redis_url):
-    """Live socket leases of this machine's address, as the web server counts them."""
-    client = redis.Redis.from_url(redis_url)
+    """Live socket leases of this machine's address, as the web server counts them (in the channel layer's
+    database)."""
+    client = redis.Redis.from_url(redis_databases(redis_url).channels)
 
     def held() -> int:
         return client.zcount("trm:sockets:127.0.0.1", time.time(), "+inf")

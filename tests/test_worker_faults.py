@@ -25,7 +25,8 @@ def pool_child(stack) -> psutil.Process:
 def watch_slow_maze_solve(stack, steps: int, kill_when) -> tuple[dict, list[dict]]:
     """Submit a slow maze solve and read its stream, killing the worker's pool process whenever
     `kill_when(messages so far)` says so; the job and every message."""
-    status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "maze", "puzzle": {"grid": MAZE}, "checkpoint": "slow-maze", "steps": steps})
+    status, job = stack.request("POST", "/api/v1/jobs/",
+                                {"kind": "maze", "puzzle": {"grid": MAZE}, "checkpoint": "slow-maze", "steps": steps})
     assert status == 202, job
     messages = []
     with connect(stack.ws_url + job["stream"], open_timeout=10) as socket:
@@ -57,7 +58,8 @@ def test_a_job_that_keeps_killing_its_worker_ends_failed_with_a_reason(stack, sl
     assert SolveJob.objects.get(id=job["id"]).status == "failed"
 
 
-def test_a_damaged_checkpoint_fails_its_jobs_with_a_reason_and_the_worker_serves_others(stack, active_checkpoints, tiny_checkpoint_files, tmp_path):
+def test_a_damaged_checkpoint_fails_its_jobs_with_a_reason_and_the_worker_serves_others(
+        stack, active_checkpoints, tiny_checkpoint_files, tmp_path):
     from puzzles.models import Checkpoint
 
     damaged = tmp_path / "damaged.safetensors"
@@ -65,7 +67,8 @@ def test_a_damaged_checkpoint_fails_its_jobs_with_a_reason_and_the_worker_serves
     good = active_checkpoints["sudoku"]
     Checkpoint.objects.create(name="damaged", kind="sudoku", path=str(damaged), content_hash="sha256:damaged",
                               variant=good.variant, parameters=good.parameters, halt_max_steps=16, trained=False)
-    body = {"kind": "sudoku", "puzzle": {"grid": "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."}, "steps": 2}
+    sudoku = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
+    body = {"kind": "sudoku", "puzzle": {"grid": sudoku}, "steps": 2}
 
     _, broken_job = stack.request("POST", "/api/v1/jobs/", {**body, "checkpoint": "damaged"})
     _, fine_job = stack.request("POST", "/api/v1/jobs/", body)
@@ -73,7 +76,12 @@ def test_a_damaged_checkpoint_fails_its_jobs_with_a_reason_and_the_worker_serves
     with connect(stack.ws_url + broken_job["stream"], open_timeout=10) as socket:
         final = json.loads(socket.recv(timeout=60))
     assert final["type"] == "status" and final["status"] == "failed"
-    assert "CheckpointError" in final["error"] and "damaged.safetensors" in final["error"]
+    # The viewer is told which checkpoint failed and what to do; the server's path and the exception stay
+    # in the worker's log.
+    assert final["error"] == ("the checkpoint 'damaged' could not be loaded on the worker; choose another "
+                              "checkpoint, or ask an operator to replace it")
+    assert stack.request("GET", broken_job["url"])[1]["error"] == final["error"]
+    assert "CheckpointError" in stack.log("worker") and str(damaged) in stack.log("worker")
     with connect(stack.ws_url + fine_job["stream"], open_timeout=10) as socket:
         messages = [json.loads(socket.recv(timeout=60)) for _ in range(3)]
     assert [m["type"] for m in messages] == ["step", "step", "status"] and messages[-1]["status"] == "done"

@@ -9,6 +9,7 @@ import os
 
 from celery import Celery
 from celery.signals import celeryd_init
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trmweb.settings")
 
@@ -19,14 +20,15 @@ app.autodiscover_tasks()
 
 def device_queue_name() -> str:
     """The queue this process should consume: its device's name."""
-    device = os.environ.get("TRM_DEVICE", "").strip().lower()
-    if device in ("cpu", "gpu"):
-        return device
-    if device == "cuda":
-        return "gpu"
+    if settings.TRM_DEVICE != "auto":
+        return settings.TRM_DEVICE
     import torch  # only workers pay for this import
 
-    return "gpu" if torch.cuda.is_available() else "cpu"
+    # Asked in the worker's parent, before the prefork pool forks. torch.cuda.is_available() would call
+    # cudaGetDeviceCount, which initialises the CUDA driver here, and PyTorch then refuses CUDA in every
+    # forked child ("Cannot re-initialize CUDA in forked subprocess"). device_count() counts through NVML
+    # while CUDA is uninitialised, which leaves the driver alone (PyTorch's note on poisoned forks).
+    return "gpu" if torch.cuda.device_count() > 0 else "cpu"
 
 
 @celeryd_init.connect

@@ -4,6 +4,7 @@ Every reader has a working default so a fresh checkout runs, and fails loudly (n
 what is allowed) on a value it cannot parse, instead of silently falling back.
 """
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -55,3 +56,25 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} is not allowed; use one of {', '.join(choices)}")
     return value
+
+
+TrustedProxies = int | tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+def env_trusted_proxies(name: str) -> TrustedProxies:
+    """The proxies whose X-Forwarded-For is believed: a count of proxies in front (`1`), or the proxies'
+    own addresses and networks (`10.0.0.5,192.168.0.0/16`). Unset or empty: none, 0."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return 0
+    if raw.isdigit():
+        return int(raw)
+    networks = []
+    for item in raw.split(","):
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item.strip()!r} is not an address or network; use a count of proxies (e.g. 1) "
+                "or comma-separated addresses/CIDRs (e.g. 10.0.0.5,192.168.0.0/16)") from None
+    return tuple(networks)

@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.views import defaults
 
-SERVER_ERROR = "internal server error: the server failed to answer this request; it was logged, please try again later"
+from puzzles.api.errors import SERVER_ERROR
 
 
 def _api(request) -> bool:

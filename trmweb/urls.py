@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from puzzles.health import healthz
+from trmweb.health import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from puzzles.client_identity import request_client_address
 from puzzles.services.jobs import Client
 
 logger = logging.getLogger(__name__)
@@ -13,9 +14,10 @@ logger = logging.getLogger(__name__)
 def client_of(request) -> Client:
     """The caller: a signed-in user (session or token), else the browser session (made on first use).
 
-    Behind a proxy, run daphne with --proxy-headers so REMOTE_ADDR is the client's address.
+    Anonymous limits go by the address puzzles.client_identity finds (behind a proxy: TRM_TRUSTED_PROXIES,
+    not daphne's --proxy-headers, which believes any peer's header).
     """
-    ip = request.META.get("REMOTE_ADDR") or None
+    ip = request_client_address(request)
     if request.user.is_authenticated:
         return Client(owner_key=f"user:{request.user.pk}", user=request.user, ip=ip)
     if not request.session.session_key:
@@ -30,6 +32,11 @@ class _SettingsRate:
 
     def get_rate(self):
         return getattr(settings, self.setting_name)
+
+    def get_ident(self, request):
+        # DRF's own ident reads X-Forwarded-For from anyone when NUM_PROXIES is unset: a new header per
+        # request would be a new client. One identity for every limit instead.
+        return request_client_address(request) or "unknown"
 
     def allow_request(self, request, view):
         try:

@@ -9,9 +9,9 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from trmweb.errors import SERVER_ERROR
-
 logger = logging.getLogger("django.request")
+
+SERVER_ERROR = "internal server error: the server failed to answer this request; it was logged, please try again later"
 
 
 def _first_message(detail) -> str:

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from puzzles.models import Checkpoint, SolveJob, Step
 from puzzles.selectors import job_queue_position
-from solver.test_time import BudgetError, fit_budget
+from solver.limits import BudgetError, fit_budget
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
@@ -24,7 +24,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id", "kind", "status", "checkpoint", "steps_requested", "frames", "steps_done", "error", "result",
             "attempts", "created_at", "started_at", "finished_at", "url", "stream", "puzzle", "fit_steps", "augmentations",
-            "queue_position",
+            "queue_position", "samples", "views", "seed", "halt_threshold",
         ]
 
     def get_url(self, job) -> str:
@@ -77,7 +77,8 @@ class StepOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Step
-        fields = ["step", "grid", "answers", "confidence", "halt_prob", "q_halt_logit", "seconds", "frames", "created_at"]
+        fields = ["step", "grid", "answers", "confidence", "halt_prob", "q_halt_logit", "seconds", "frames", "created_at",
+                  "trajectories", "chosen", "agreeing"]
 
 
 class CheckpointOutputSerializer(serializers.ModelSerializer):

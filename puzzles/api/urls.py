@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from puzzles.api.arc_tasks import ArcTaskDetailApi, ArcTasksApi
 from puzzles.api.examples import MazeExampleApi, SudokuCheckApi, SudokuExampleApi
 from puzzles.api.views import CheckpointsApi, JobCancelApi, JobDetailApi, JobsApi, JobStepsApi
+from puzzles.api.worker_files import checkpoint_file_for_worker
 
 urlpatterns = [
     path("jobs/", JobsApi.as_view(), name="api-jobs"),
@@ -15,4 +16,6 @@ urlpatterns = [
     path("examples/sudoku/", SudokuExampleApi.as_view(), name="api-example-sudoku"),
     path("examples/maze/", MazeExampleApi.as_view(), name="api-example-maze"),
     path("sudoku/check/", SudokuCheckApi.as_view(), name="api-sudoku-check"),
+    re_path(r"^worker/checkpoints/(?P<digest>[0-9a-f]{64})/file$", checkpoint_file_for_worker,
+            name="api-worker-checkpoint-file"),
 ]

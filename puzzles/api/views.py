@@ -16,9 +16,20 @@ from puzzles.api.serializers import (
     JobPageSerializer,
     StepOutputSerializer,
 )
+from puzzles.api.fields import HaltField
 from puzzles.models import PUZZLE_KINDS, Checkpoint, SolveJob
 from puzzles.puzzle_input import PuzzleBodyError, check_one_solution, parse_puzzle
-from puzzles.services.jobs import JobFinished, NoCheckpoint, TooManyActiveJobs, job_cancel, job_submit
+from puzzles.services.jobs import (
+    IdempotencyKeyReused,
+    JobFinished,
+    NoCheckpoint,
+    TooManyActiveJobs,
+    job_cancel,
+    job_submit,
+)
+from solver.limits import MAX_SAMPLES, MAX_VIEWS, LimitError
+
+MAX_STEPS_ANY = 32767  # the column's range; each checkpoint's own cap (solver/limits.py) is checked by the service
 
 
 def _errors(*codes: int) -> dict:
@@ -28,6 +39,10 @@ def _errors(*codes: int) -> dict:
 
 class Conflict(ValidationError):
     status_code = status.HTTP_409_CONFLICT
+
+
+class Unprocessable(ValidationError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
 
 
 def _get_job(job_id) -> SolveJob:
@@ -44,16 +59,31 @@ class JobsApi(APIView):
         kind = serializers.ChoiceField(choices=[kind for kind, _label in PUZZLE_KINDS])
         puzzle = serializers.JSONField(help_text="The puzzle body for its kind; see the API description.")
         checkpoint = serializers.CharField(required=False, allow_null=True, max_length=200)
-        steps = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+        steps = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=MAX_STEPS_ANY,
+            help_text="Supervision steps (default: the checkpoint's trained halt_max_steps; up to max(64, 4x that)).")
         frames = serializers.BooleanField(required=False, default=False, help_text="Also stream the answer after each H cycle.")
+        samples = serializers.IntegerField(
+            required=False, default=1, min_value=1, max_value=MAX_SAMPLES,
+            help_text="Trajectories per puzzle; all but the first with noise in the latent (Sudoku and maze).")
+        views = serializers.IntegerField(
+            required=False, default=1, min_value=1, max_value=max(MAX_VIEWS.values()),
+            help_text="Augmented views per puzzle, answers mapped back and voted (Sudoku up to 16, maze up to 8).")
+        seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=2 ** 31 - 1,
+                                        help_text="Seed of the sampled trajectories and views.")
+        halt = HaltField(required=False, allow_null=True, default=None, help_text=(
+            "Stop at the first step whose halting probability passes a threshold: true (0.5) or a number "
+            "strictly between 0 and 1; false or null runs every step."))
 
     def get_throttles(self):
         return [SubmitAnonThrottle(), SubmitUserThrottle()] if self.request.method == "POST" else []
 
     @extend_schema(
         request=InputSerializer,
-        responses={202: JobOutputSerializer, 200: JobOutputSerializer, **_errors(400, 403, 413, 429)},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, description="Retrying with the same key returns the same job.")],
+        responses={202: JobOutputSerializer, 200: JobOutputSerializer, **_errors(400, 403, 413, 422, 429)},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, description=(
+            "Retrying with the same key and body returns the same job, with or without cookies (a key belongs to "
+            "the user, else the client's address); the same key with another body answers 422."))],
     )
     def post(self, request):
         incoming = self.InputSerializer(data=request.data)
@@ -74,14 +104,22 @@ class JobsApi(APIView):
                 frames=data["frames"],
                 fit_steps=data.get("fit_steps"),
                 augmentations=data.get("augmentations"),
+                samples=data["samples"],
+                views=data["views"],
+                seed=data["seed"],
+                halt=data["halt"],
                 idempotency_key=key,
             )
+        except IdempotencyKeyReused as error:
+            raise Unprocessable({"Idempotency-Key": [str(error)]}) from None
         except PuzzleBodyError as error:
             raise ValidationError({error.location: [error.message]}) from None
         except NoCheckpoint as error:
             raise ValidationError({"checkpoint": [str(error)]}) from None
         except TooManyActiveJobs as error:
             raise Throttled(detail=str(error)) from None
+        except LimitError as error:
+            raise ValidationError({error.field: [error.reason]}) from None
         except ValueError as error:
             raise ValidationError({"steps": [str(error)]}) from None
         job.refresh_from_db()
@@ -89,7 +127,7 @@ class JobsApi(APIView):
         code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
         return Response(JobOutputSerializer(job).data, status=code, headers=headers)
 
-    @extend_schema(responses={200: JobPageSerializer, **_errors(400)},
+    @extend_schema(operation_id="jobs_list", responses={200: JobPageSerializer, **_errors(400)},
                    parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)])
     def get(self, request):
         jobs = SolveJob.objects.filter(owner_key=client_of(request).owner_key).select_related("puzzle", "checkpoint")

@@ -11,6 +11,7 @@ then the `vote`, then the status. Every event is saved as a JobEvent before it i
 again saves and publishes only the events and steps it has not saved yet.
 """
 
+import logging
 import time
 
 from django.conf import settings
@@ -24,9 +25,12 @@ from puzzles.models import JobEvent, SolveJob
 from puzzles.publishing import publisher
 from puzzles.puzzle_input import parse_puzzle
 # The batch path's own helpers, so a step is saved, published and ended here exactly as there.
-from puzzles.services.solving import _finish, _Member, _record_step
+from puzzles.services.job_steps import JobMember, heartbeat_while, job_finish, steps_record
 from solver.codecs import codec_for
-from solver.test_time import FitProgress, TaskStep, TaskVotes, event_record, fit_budget, run_task
+from solver.limits import fit_budget
+from solver.test_time import FitProgress, TaskStep, TaskVotes, event_record, run_task
+
+logger = logging.getLogger(__name__)
 
 # Augmentations whose every step is streamed (aug_step); all of them vote.
 SHOWN_AUGMENTATIONS = 8
@@ -67,7 +71,7 @@ def arc_job_execute(job: SolveJob, *, device: str) -> None:
     model, _config = cached_model(job.checkpoint.path, job.checkpoint.content_hash, device=device)
     identifiers = cached_identifiers(job.checkpoint.path, job.checkpoint.content_hash)
     events = _Events(job)
-    member = _Member(job=job, grids=grids, rows=slice(0, len(grids)),
+    member = JobMember(job=job, grids=grids, rows=slice(0, len(grids)),
                      saved_steps=set(job.steps.values_list("number", flat=True)))
     codec = codec_for("arc")
     deadline = time.monotonic() + settings.TRM_JOB_TIME_LIMIT
@@ -78,7 +82,10 @@ def arc_job_execute(job: SolveJob, *, device: str) -> None:
     def should_stop() -> bool:
         # Called before every fit update and solve step: a sign of life even where no event is saved.
         nonlocal cancelled, timed_out
-        SolveJob.objects.filter(id=job.id).update(heartbeat_at=timezone.now())
+        if not SolveJob.objects.filter(id=job.id, attempts=job.attempts).update(heartbeat_at=timezone.now()):
+            member.lost = True  # another worker took the job over (services/job_steps.py): stop, write nothing
+            logger.warning("ARC job %s was taken over by another worker; this one stops", job.id)
+            return True
         cancelled = SolveJob.objects.filter(id=job.id, status=SolveJob.Status.CANCELLED).exists()
         timed_out = time.monotonic() > deadline
         return cancelled or timed_out
@@ -86,30 +93,32 @@ def arc_job_execute(job: SolveJob, *, device: str) -> None:
     votes = None
     phase = None
     views = 0  # augmentations solved
-    for event in run_task(model, task, budget=budget, identifiers=identifiers, steps=job.steps_requested,
-                          cancel=should_stop):
-        if isinstance(event, FitProgress):
-            if phase is None:
-                phase = "fit"
-                events.add("phase:fit", {"type": "phase", "phase": "fit", "augmentations": budget.augmentations,
-                                         "fit_steps": budget.fit_steps, "seconds": 0.0}, after_step=0)
-            if event.step == 1 or event.step % every == 0 or event.step == event.steps:
-                record = event_record(event)
-                events.add(f"fit:{event.step}", {"type": "fit", **{k: v for k, v in record.items() if k != "phase"}},
-                           after_step=0)
-        elif isinstance(event, TaskStep):
-            if phase != "solve":
-                phase = "solve"
-                events.add("phase:solve", {"type": "phase", "phase": "solve", "augmentations": len(event.augmentations),
-                                           "seconds": round(time.perf_counter() - started, 4)}, after_step=0)
-            views = len(event.augmentations)
-            _record_step(codec, event.result, [member])
-            for i, augmentation in enumerate(event.augmentations[:SHOWN_AUGMENTATIONS]):
-                events.add(f"aug:{i}:{event.step}", _aug_step(event, i, grids), after_step=event.step)
-        elif isinstance(event, TaskVotes):
-            votes = event
-            events.add("vote", _vote(event, views), after_step=member.steps_run)
-    _end(job, member, votes, views, cancelled=cancelled, timed_out=timed_out)
+    with heartbeat_while([member]):  # a long solve step of many views renews it too
+        for event in run_task(model, task, budget=budget, identifiers=identifiers, steps=job.steps_requested,
+                              cancel=should_stop):
+            if isinstance(event, FitProgress):
+                if phase is None:
+                    phase = "fit"
+                    events.add("phase:fit", {"type": "phase", "phase": "fit", "augmentations": budget.augmentations,
+                                             "fit_steps": budget.fit_steps, "seconds": 0.0}, after_step=0)
+                if event.step == 1 or event.step % every == 0 or event.step == event.steps:
+                    record = event_record(event)
+                    events.add(f"fit:{event.step}", {"type": "fit", **{k: v for k, v in record.items() if k != "phase"}},
+                               after_step=0)
+            elif isinstance(event, TaskStep):
+                if phase != "solve":
+                    phase = "solve"
+                    events.add("phase:solve", {"type": "phase", "phase": "solve", "augmentations": len(event.augmentations),
+                                               "seconds": round(time.perf_counter() - started, 4)}, after_step=0)
+                views = len(event.augmentations)
+                steps_record(codec, event.result, [member])
+                for i in range(min(views, SHOWN_AUGMENTATIONS)):
+                    events.add(f"aug:{i}:{event.step}", _aug_step(event, i, grids), after_step=event.step)
+            elif isinstance(event, TaskVotes):
+                votes = event
+                events.add("vote", _vote(event, views), after_step=member.steps_run)
+    if not member.lost:
+        _end(job, member, votes, views, cancelled=cancelled, timed_out=timed_out)
 
 
 def _aug_step(event: TaskStep, i: int, grids: list) -> dict:
@@ -131,16 +140,16 @@ def _vote(votes: TaskVotes, augmentations: int) -> dict:
             "augmentations": augmentations, "fitted": votes.fitted, "timings": votes.timings}
 
 
-def _end(job: SolveJob, member: _Member, votes: TaskVotes | None, views: int, *, cancelled: bool, timed_out: bool) -> None:
+def _end(job: SolveJob, member: JobMember, votes: TaskVotes | None, views: int, *, cancelled: bool, timed_out: bool) -> None:
     if cancelled:
         return  # job_cancel has already ended the job and told the viewers
     if timed_out:
-        _finish(job, SolveJob.Status.FAILED, error=f"the job ran past its time limit of {settings.TRM_JOB_TIME_LIMIT} s")
+        job_finish(job, SolveJob.Status.FAILED, error=f"the job ran past its time limit of {settings.TRM_JOB_TIME_LIMIT} s")
     elif votes is None:
-        _finish(job, SolveJob.Status.FAILED, error=f"the solver stopped after {member.steps_run} of {job.steps_requested} steps")
+        job_finish(job, SolveJob.Status.FAILED, error=f"the solver stopped after {member.steps_run} of {job.steps_requested} steps")
     else:
         attempts = [[grid.tolist() for grid in vote.attempts] for vote in votes.votes]
         result = {"grid": attempts[0][0], "grids": [a[0] for a in attempts], "attempts": attempts,
                   "steps": member.steps_run, "halted_at": member.halted_at, "batch_size": views * len(member.grids),
                   "augmentations": views, "fitted": votes.fitted, "timings": votes.timings}
-        _finish(job, SolveJob.Status.DONE, result=result)
+        job_finish(job, SolveJob.Status.DONE, result=result)

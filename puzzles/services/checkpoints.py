@@ -20,15 +20,10 @@ from django.utils.text import slugify
 
 from puzzles.model_cache import checkpoint_file
 from puzzles.models import PUZZLE_KINDS, Checkpoint
-from solver.checkpoint import (
-    CheckpointError,
-    check_tensors,
-    checkpoint_info,
-    content_hash,
-    is_project_file,
-    read_checkpoint,
-    write_project,
-)
+
+# solver.checkpoint imports torch (about 2 s and 200 MB). The web process imports this module to route
+# requests and reads checkpoints only when one is registered or uploaded, so each function that reads one
+# imports it then (`from solver import checkpoint as files`).
 
 DEFAULT_MAX_CHECKPOINT_BYTES = 8 * 2**30  # an ARC-AGI checkpoint with its puzzle table is about 2 GB
 
@@ -60,7 +55,9 @@ def _stored_path(path: Path) -> str:
 
 def _row_fields(path: Path) -> dict:
     """The Checkpoint fields that describe a project-format file (read and checked by the solver)."""
-    info = checkpoint_info(path)
+    from solver import checkpoint as files
+
+    info = files.checkpoint_info(path)
     provenance = info.get("provenance") or {}
     if isinstance(provenance.get("puzzle_identifiers"), list):
         # An ARC checkpoint names each puzzle-embedding row: 876k names (~26 MB of JSON) at the reference's
@@ -86,11 +83,13 @@ def checkpoint_register(*, path: Path, name: str, activate: bool = False) -> Che
 def checkpoint_refresh(*, checkpoint: Checkpoint) -> bool:
     """Bring a row up to date with its file when the file was replaced in place (a newer shipped demo
     after an update of the project); True if it had changed. The row's kind must stay the same."""
+    from solver import checkpoint as files
+
     fields = _row_fields(checkpoint_file(checkpoint.path))
     if fields["content_hash"] == checkpoint.content_hash:
         return False
     if fields["kind"] != checkpoint.kind:
-        raise CheckpointError(f"{checkpoint.path} now holds a checkpoint for {fields['kind']}; "
+        raise files.CheckpointError(f"{checkpoint.path} now holds a checkpoint for {fields['kind']}; "
                               f"{checkpoint.name} is one for {checkpoint.kind}")
     for name, value in fields.items():
         setattr(checkpoint, name, value)
@@ -114,25 +113,29 @@ def checkpoint_activate(*, checkpoint: Checkpoint) -> None:
 
 def _validated_info(path: Path, *, kind: str | None) -> dict:
     """checkpoint_info of a project file, once every tensor has been read and matched against its config."""
-    tensors, config, provenance = read_checkpoint(path, kind=kind)
-    check_tensors(tensors, config, str(path))
-    recorded, actual = provenance.get("content_hash"), content_hash(tensors)
+    from solver import checkpoint as files
+
+    tensors, config, provenance = files.read_checkpoint(path, kind=kind)
+    files.check_tensors(tensors, config, str(path))
+    recorded, actual = provenance.get("content_hash"), files.content_hash(tensors)
     if recorded != actual:
-        raise CheckpointError(f"{path}: the tensors hash to {actual}, but the file records {recorded}; "
+        raise files.CheckpointError(f"{path}: the tensors hash to {actual}, but the file records {recorded}; "
                               "it was changed or damaged after it was written")
     if config.kind not in dict(PUZZLE_KINDS):
-        raise CheckpointError(f"{path}: puzzle kind {config.kind!r} is not served here; "
+        raise files.CheckpointError(f"{path}: puzzle kind {config.kind!r} is not served here; "
                               f"the playground serves {', '.join(dict(PUZZLE_KINDS))}")
-    return checkpoint_info(path)
+    return files.checkpoint_info(path)
 
 
 def _converted(reference: Path, *, kind: str | None, upload_name: str, into: Path) -> Path:
     """The project-format file `into` made from a reference `step_N` file with all_config.yaml beside it."""
-    tensors, config, provenance = read_checkpoint(reference, kind=kind)
+    from solver import checkpoint as files
+
+    tensors, config, provenance = files.read_checkpoint(reference, kind=kind)
     provenance = {**provenance, "source": upload_name, "converted_by": "admin upload"}
     if reference.name != upload_name:  # the step number is only known from a step_N name
         provenance["training_step"] = None
-    return write_project(tensors, config, provenance, into)
+    return files.write_project(tensors, config, provenance, into)
 
 
 def _claim_free_path(folder: Path, stem: str) -> Path:
@@ -182,6 +185,8 @@ def checkpoint_upload(
     Raises ValidationError saying what is wrong (for a shape mismatch: the tensor and both shapes) when
     the file cannot be served; nothing is then kept, neither a row nor a file.
     """
+    from solver import checkpoint as files
+
     refusal = checkpoint_upload_refusal(name=name, upload_name=upload_name, size=upload.stat().st_size)
     if refusal:
         raise ValidationError(refusal)
@@ -194,7 +199,7 @@ def checkpoint_upload(
         shown_as = {upload: upload_name, reference: upload_name, reference.parent / "all_config.yaml": config_name,
                     converted: f"{upload_name} (converted to the project format)"}
         try:
-            if is_project_file(upload):
+            if files.is_project_file(upload):
                 if config_yaml is not None:
                     raise ValidationError(f"{upload_name} is a project .safetensors checkpoint, which carries its "
                                           f"own config; {config_name} goes only with a reference step_N checkpoint")
@@ -207,7 +212,7 @@ def checkpoint_upload(
                 shutil.move(config_yaml, reference.parent / "all_config.yaml")
                 project_file = _converted(reference, kind=kind, upload_name=upload_name, into=converted)
             info = _validated_info(project_file, kind=kind)
-        except CheckpointError as error:
+        except files.CheckpointError as error:
             raise ValidationError(_as_uploaded(str(error), shown_as)) from None
         same = Checkpoint.objects.filter(content_hash=info["content_hash"]).first()
         if same is not None:

@@ -9,6 +9,7 @@ has ended, or is alive in another worker's batch, does nothing more.
 import logging
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
@@ -17,6 +18,10 @@ from puzzles.models import SolveJob
 
 logger = logging.getLogger(__name__)
 
+# Sent by name: importing puzzles.tasks would import the solver and torch into the web process, which only
+# queues jobs (tests/test_web_without_torch.py).
+RUN_SOLVE_JOB = "puzzles.run_solve_job"
+
 
 def job_enqueue(*, job_id, previously_enqueued_at=None) -> bool:
     """Send the job's message; record when. False (and the job left for the sweep) when Redis is down.
@@ -24,13 +29,11 @@ def job_enqueue(*, job_id, previously_enqueued_at=None) -> bool:
     With `previously_enqueued_at`, only the caller that still sees that value sends it, so concurrent
     sweeps queue a job once.
     """
-    from puzzles.tasks import run_solve_job
-
     claimed = SolveJob.objects.filter(id=job_id, enqueued_at=previously_enqueued_at).update(enqueued_at=timezone.now())
     if not claimed:
         return False
     try:
-        run_solve_job.apply_async(args=[str(job_id)], queue=settings.TRM_SOLVE_QUEUE)
+        current_app.send_task(RUN_SOLVE_JOB, args=[str(job_id)], queue=settings.TRM_SOLVE_QUEUE)
     except Exception as error:
         logger.warning("could not queue job %s (the sweep will retry): %s", job_id, error)
         SolveJob.objects.filter(id=job_id).update(enqueued_at=None)

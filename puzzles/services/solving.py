@@ -12,60 +12,51 @@ job over if the batch's worker stops showing signs of life. So a job always has 
 until it has ended, and a dead worker's jobs are run again (up to TRM_MAX_ATTEMPTS) or failed.
 
 Each step is saved before it is published, so the database holds at least what viewers saw. A job run
-again keeps the steps already saved and does not publish them twice (inference is deterministic).
+again keeps the steps already saved and does not publish them twice (inference is deterministic); a
+viewer gets those, and any whose publish was lost, from the database (puzzles/consumers.py).
 """
 
 import logging
-import math
 import os
 import socket
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
 import torch
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from puzzles.messages import live_step_message, status_message
-from puzzles.model_cache import cached_model
-from puzzles.models import SolveJob, Step
-from puzzles.publishing import publish_status, publish_step
+from puzzles.job_errors import job_error_message
+from puzzles.messages import status_message
+from puzzles.model_cache import CACHE_SIZE, cached_model
+from puzzles.models import Checkpoint, SolveJob
+from puzzles.publishing import publish_status
 from puzzles.puzzle_input import parse_puzzle
+from puzzles.services.arc_solving import arc_job_execute, job_uses_fitting
+from puzzles.services.job_steps import JobMember, heartbeat_while, job_finish, steps_record
 from solver.codecs import codec_for
-from solver.inference import solve_steps
+from solver.thinking import think_steps
 
 logger = logging.getLogger(__name__)
 
 WAIT_POLL_SECONDS = 1.0
-ACTIVE = (SolveJob.Status.QUEUED, SolveJob.Status.RUNNING)
+# Waits before running a batch again after a database fault: about two minutes in all, past SQLite's
+# 30 s busy timeout twice over and a PostgreSQL restart.
+DATABASE_RETRY_DELAYS = (1, 2, 4, 8, 15, 30, 60)
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-@dataclass
-class _Member:
-    """One job of a batch and the rows of the batch that hold its puzzles."""
-
-    job: SolveJob
-    grids: list
-    rows: slice
-    saved_steps: set = field(default_factory=set)
-    answers: list = field(default_factory=list)
-    halted_at: int | None = None
-    steps_run: int = 0
-
-
 def _take(job: SolveJob, now) -> bool:
-    """Count an attempt and mark the job running here (inside the caller's transaction)."""
-    job.attempts += 1
-    if job.attempts > settings.TRM_MAX_ATTEMPTS:
-        _finish(job, SolveJob.Status.FAILED, error=f"the job stopped its worker {job.attempts - 1} times; giving up")
+    """Count an attempt and mark the job running here (inside the caller's transaction, which holds the row)."""
+    if job.attempts >= settings.TRM_MAX_ATTEMPTS:
+        job_finish(job, SolveJob.Status.FAILED, error=f"the job stopped its worker {job.attempts} times; giving up")
         return False
+    job.attempts += 1
     job.status, job.started_at, job.worker, job.heartbeat_at = SolveJob.Status.RUNNING, job.started_at or now, worker_name(), now
     job.save(update_fields=["attempts", "status", "started_at", "worker", "heartbeat_at"])
     return True
@@ -96,7 +87,8 @@ def _claim_companions(first: SolveJob, rows_left: int) -> list[SolveJob]:
             SolveJob.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("puzzle", "checkpoint")
             .filter(status=SolveJob.Status.QUEUED, checkpoint_id=first.checkpoint_id,
-                    steps_requested=first.steps_requested, frames=first.frames)
+                    steps_requested=first.steps_requested, frames=first.frames, samples=first.samples,
+                    views=first.views, halt_threshold=first.halt_threshold)
             .order_by("created_at")[: rows_left]
         )
         now = timezone.now()
@@ -106,22 +98,13 @@ def _claim_companions(first: SolveJob, rows_left: int) -> list[SolveJob]:
     return taken
 
 
-def _finish(job: SolveJob, status: str, *, error: str = "", result: dict | None = None) -> None:
-    """End the job unless it has already ended (a cancel may land at any moment), then tell viewers."""
-    SolveJob.objects.filter(id=job.id, status__in=ACTIVE).update(
-        status=status, error=error[:2000], result=result, finished_at=timezone.now()
-    )
-    job.refresh_from_db()
-    publish_status(job.id, status_message(job))
-
-
-def _cells(values: np.ndarray, grid: list) -> list:
-    """Per-cell values of the model's canvas cropped to the answer grid's shape (top-left aligned)."""
-    side = math.isqrt(values.shape[-1])
-    canvas = values.reshape(side, side)
-    rows = len(grid)
-    columns = len(grid[0]) if rows else 0
-    return [[round(float(v), 4) for v in canvas[r, :columns]] for r in range(rows)]
+def job_fail_past_hard_limit(*, job_id) -> None:
+    """Fail a job whose task Celery killed at its hard time limit (TRM_TASK_TIME_LIMIT)."""
+    job = SolveJob.objects.filter(id=job_id).first()
+    if job is not None:
+        logger.error("job %s ran past the hard time limit of %d s; its worker process was killed", job_id, settings.TRM_TASK_TIME_LIMIT)
+        job_finish(job, SolveJob.Status.FAILED, error=f"the job ran past the hard time limit of {settings.TRM_TASK_TIME_LIMIT} s "
+                                                   "(a step did not finish) and was stopped")
 
 
 def job_execute(*, job_id) -> None:
@@ -129,37 +112,77 @@ def job_execute(*, job_id) -> None:
     first = _claim(job_id)
     if first is None:
         return
-    from puzzles.services.arc_solving import arc_job_execute, job_uses_fitting  # it builds on this module
-
     if job_uses_fitting(first):  # alone: its forward passes hold its own augmentations and embedding rows
         try:
             arc_job_execute(first, device=_device())
         except Exception as error:
             logger.exception("ARC job %s failed", first.id)
-            _finish(first, SolveJob.Status.FAILED, error=f"{type(error).__name__}: {error}")
+            job_finish(first, SolveJob.Status.FAILED,
+                    error=job_error_message(error, job_id=first.id, checkpoint_name=first.checkpoint.name))
         return
     if settings.TRM_BATCH_WINDOW_MS:
         time.sleep(settings.TRM_BATCH_WINDOW_MS / 1000)
     first_rows = len(parse_puzzle(first.puzzle.kind, first.puzzle.data).grids)
     jobs = [first, *_claim_companions(first, settings.TRM_MAX_BATCH - first_rows)]
     try:
-        _run_batch(jobs)
+        _run_batch_through_database_faults(jobs)
     except Exception as error:
-        logger.exception("batch of %d jobs failed", len(jobs))
+        logger.exception("batch of %d jobs failed: %s", len(jobs), ", ".join(str(job.id) for job in jobs))
         for job in jobs:
-            _finish(job, SolveJob.Status.FAILED, error=f"{type(error).__name__}: {error}")
+            job_finish(job, SolveJob.Status.FAILED,
+                    error=job_error_message(error, job_id=job.id, checkpoint_name=job.checkpoint.name))
+
+
+def _run_batch_through_database_faults(jobs: list[SolveJob]) -> None:
+    """Run the batch; when the database fails it for a moment (SQLite locked past its busy timeout, a
+    PostgreSQL connection reset), wait and run it again, up to DATABASE_RETRY_DELAYS. A run again is
+    harmless: inference is deterministic, steps already saved are neither saved nor published twice, and
+    the worker still holds its jobs (fencing, services/job_steps.py)."""
+    for attempt, delay in enumerate((*DATABASE_RETRY_DELAYS, None), start=1):
+        try:
+            _run_batch(jobs)
+            return
+        except (OperationalError, InterfaceError) as error:
+            if delay is None:
+                raise
+            logger.warning("batch of %d jobs met a database fault (%s); running it again in %d s (retry %d of %d)",
+                           len(jobs), error, delay, attempt, len(DATABASE_RETRY_DELAYS))
+            connection.close()  # a broken connection is replaced by a new one on the next query
+            time.sleep(delay)
 
 
 def _device() -> str:
-    return "cuda" if torch.cuda.is_available() and os.environ.get("TRM_DEVICE", "").lower() != "cpu" else "cpu"
+    return "cuda" if settings.TRM_DEVICE != "cpu" and torch.cuda.is_available() else "cpu"
 
 
-def _members(jobs: list[SolveJob]) -> list[_Member]:
+def checkpoints_to_preload() -> list[tuple[str, str, str]]:
+    """(name, path, content hash) of the active checkpoints, as many as the model cache holds."""
+    active = Checkpoint.objects.filter(is_active=True).order_by("kind")[:CACHE_SIZE]
+    return [(checkpoint.name, checkpoint.path, checkpoint.content_hash) for checkpoint in active]
+
+
+def checkpoints_preload(checkpoints: list[tuple[str, str, str]]) -> None:
+    """Load `checkpoints` into this process's model cache, so that the first job after a start waits no
+    longer than the tenth; no database work (see puzzles/tasks.py). One that cannot be loaded is left for
+    its jobs to report."""
+    started = time.monotonic()
+    loaded = []
+    for name, path, content_hash in checkpoints:
+        try:
+            cached_model(path, content_hash, device=_device())
+            loaded.append(name)
+        except Exception:
+            logger.warning("could not preload checkpoint %s", name, exc_info=True)
+    logger.info("preloaded %d active checkpoints (%s) in %.1f s", len(loaded), ", ".join(loaded),
+                time.monotonic() - started)
+
+
+def _members(jobs: list[SolveJob]) -> list[JobMember]:
     members, row = [], 0
     for job in jobs:
         grids = parse_puzzle(job.puzzle.kind, job.puzzle.data).grids
         saved = set(job.steps.values_list("number", flat=True))
-        members.append(_Member(job=job, grids=grids, rows=slice(row, row + len(grids)), saved_steps=saved))
+        members.append(JobMember(job=job, grids=grids, rows=slice(row, row + len(grids)), saved_steps=saved))
         row += len(grids)
     return members
 
@@ -181,52 +204,30 @@ def _run_batch(jobs: list[SolveJob]) -> None:
             member = active.pop(job_id)
             publish_status(job_id, status_message(SolveJob.objects.get(id=job_id)))
             logger.info("job %s cancelled after %d steps", member.job.id, member.steps_run)
+        for member in [m for m in active.values() if m.lost]:  # taken over by another worker
+            active.pop(member.job.id)
         timed_out = time.monotonic() > deadline
         return timed_out or not active
 
-    for output in solve_steps(model, inputs, steps=first.steps_requested, frames=first.frames, cancel=should_stop):
-        _record_step(codec, output, list(active.values()))
+    grids = [grid for member in members for grid in member.grids]
+    # Each puzzle's trajectories come from its job's seed and its place in its job (solver/thinking.py), so
+    # a job gets the same answer alone or in any batch.
+    seeds = [member.job.seed for member in members for _ in member.grids]
+    indexes = [i for member in members for i in range(len(member.grids))]
+    with heartbeat_while(members):
+        for output in think_steps(model, first.puzzle.kind, grids, inputs, steps=first.steps_requested,
+                                  samples=first.samples, views=first.views, seed=seeds, indexes=indexes,
+                                  halt=first.halt_threshold, frames=first.frames, cancel=should_stop):
+            steps_record(codec, output, [m for m in active.values() if output.active[m.rows].any()])
 
-    for member in list(active.values()):
+    for member in [m for m in active.values() if not m.lost]:
         job = member.job
         if timed_out:
-            _finish(job, SolveJob.Status.FAILED, error=f"the job ran past its time limit of {settings.TRM_JOB_TIME_LIMIT} s")
-        elif member.steps_run < job.steps_requested:
-            _finish(job, SolveJob.Status.FAILED, error=f"the solver stopped after {member.steps_run} of {job.steps_requested} steps")
+            job_finish(job, SolveJob.Status.FAILED, error=f"the job ran past its time limit of {settings.TRM_JOB_TIME_LIMIT} s")
+        elif member.steps_run < job.steps_requested and not member.stopped:
+            job_finish(job, SolveJob.Status.FAILED, error=f"the solver stopped after {member.steps_run} of {job.steps_requested} steps")
         else:
             result = {"grid": member.answers[0], "grids": member.answers, "steps": member.steps_run,
-                      "halted_at": member.halted_at, "batch_size": len(inputs)}
-            _finish(job, SolveJob.Status.DONE, result=result)
-
-
-def _record_step(codec, output, members: list[_Member]) -> None:
-    """Save this step of every member job in one transaction, then publish each."""
-    computed_at = time.time()  # from here on it is streaming overhead (puzzles/messages.py, bench/streaming.py)
-    new_steps = []
-    for member in members:
-        first_row = member.rows.start
-        member.steps_run = output.step
-        rows = range(member.rows.start, member.rows.stop)
-        member.answers = [codec.decode(output.tokens[row], like=grid) for row, grid in zip(rows, member.grids, strict=True)]
-        halt_prob = float(output.halt_prob[first_row])
-        if member.halted_at is None and halt_prob > 0.5:
-            member.halted_at = output.step
-        if output.step in member.saved_steps:
-            continue
-        new_steps.append(Step(
-            job=member.job,
-            number=output.step,
-            grid=member.answers[0],
-            answers=member.answers,
-            confidence=_cells(output.confidence[first_row], member.answers[0]),
-            halt_prob=halt_prob,
-            q_halt_logit=float(output.q_halt_logit[first_row]),
-            seconds=float(output.seconds),
-            frames=[codec.decode(frame[first_row], like=member.grids[0]) for frame in output.frames],
-        ))
-    with transaction.atomic():
-        Step.objects.bulk_create(new_steps)
-        SolveJob.objects.filter(id__in=[m.job.id for m in members]).update(heartbeat_at=timezone.now())
-    committed_at = time.time()
-    for step in new_steps:
-        publish_step(step.job_id, live_step_message(step, computed_at=computed_at, committed_at=committed_at))
+                      "halted_at": member.halted_at, "batch_size": len(inputs),
+                      "stopped_by_halting": member.stopped}
+            job_finish(job, SolveJob.Status.DONE, result=result)

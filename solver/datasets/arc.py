@@ -150,7 +150,7 @@ def plan(subsets: Sequence[str], test_set_names: Sequence[str], num_aug: int, rn
     test_tasks: dict[str, Task] = {}
     for subset in subsets:
         tasks = list(load(subset).items())
-        rng.shuffle(tasks)
+        rng.shuffle(tasks)  # type: ignore[arg-type]  # numpy's stubs take arrays; it shuffles any list in place
         for name, task in tasks:
             is_test = subset in test_set_names
             if is_test:

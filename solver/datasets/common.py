@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -60,6 +60,10 @@ class SplitArrays:
         self.puzzle_identifiers: list[int] = []
         self.puzzle_indices = [0]
         self.group_indices = [0]
+        # np.memmap of .npy files written in place when the size is known beforehand, else lists of arrays
+        # (Any: the two always take the same form, which a union type cannot say).
+        self.inputs: Any
+        self.labels: Any
         if directory is not None and capacity is not None:
             directory.mkdir(parents=True, exist_ok=True)
             self.inputs = np.lib.format.open_memmap(directory / f"{SET_NAME}__inputs.npy", "w+", np.uint8,

@@ -203,7 +203,9 @@ def build(output_dir: Path, *, num_train: int, num_test: int, sizes: Sequence[in
             made += 1
             for tid in range(8 if aug and split == "train" else 1):
                 view = _transform(maze, tid)
-                arrays.add_puzzle(0, [(codec.encode(view), codec.encode(shortest_path_answer(view)))])
+                answer = shortest_path_answer(view)
+                assert answer is not None, "generate() makes mazes whose goal is reachable"
+                arrays.add_puzzle(0, [(codec.encode(view), codec.encode(answer))])
                 lengths.append(length)
                 widths.append(size)
             arrays.end_group()

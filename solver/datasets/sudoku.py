@@ -297,7 +297,7 @@ def _generate_one(job: tuple[str, int, int | None]) -> tuple[list[int], list[int
     return generate(random.Random(seed), lo, hi)
 
 
-def generate_set(count: int, bands: list[Band], seed: str, exclude: set[str] = frozenset(),
+def generate_set(count: int, bands: list[Band], seed: str, exclude: frozenset[str] | set[str] = frozenset(),
                  workers: int = 1) -> list[tuple[list[int], list[int], int]]:
     """`count` distinct puzzles, the k-th from band k mod len(bands), none of them in `exclude`.
 

@@ -65,6 +65,7 @@ function render(index) {
   el("step-number").textContent = String(step.step);
   el("halt-prob").textContent = step.halt_prob.toFixed(3);
   el("step-seconds").textContent = formatSeconds(step.seconds);
+  drawTrajectories(el("trajectories"), el("trajectories-note"), kind, step, kind === "maze" ? puzzle.grid : undefined);
   showSummary();
 }
 
@@ -72,7 +73,7 @@ function showSummary() {
   // The chart, its caption and the timings table, for every step so far, with the one on screen highlighted.
   const steps = stream.steps;
   chart.draw(steps, playback.index);
-  el("halting-note").textContent = haltingSummary(steps, Boolean(stream.finished), stepsRequested);
+  el("halting-note").textContent = haltingSummary(steps, Boolean(stream.finished), stepsRequested) + stoppedNote();
   el("timings-body").replaceChildren(...steps.map((step, i) => {
     const row = document.createElement("tr");
     row.classList.toggle("current", i + 1 === playback.index);
@@ -84,6 +85,13 @@ function showSummary() {
     return row;
   }));
   el("total-seconds").textContent = formatSeconds(steps.reduce((sum, step) => sum + step.seconds, 0));
+}
+
+function stoppedNote() {
+  // A job solved with a halting threshold ends where its halting head was sure enough: say so.
+  const result = stream.finished && stream.finished.result;
+  if (!result || !result.stopped_by_halting) return "";
+  return ` It stopped there, at step ${result.steps} of ${stepsRequested}: the halting probability passed ${root.dataset.halt}.`;
 }
 
 function showFinished(message) {

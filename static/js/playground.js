@@ -48,11 +48,54 @@ function applyKindDefaults(kind) {
     note.textContent = `No ${kind} checkpoint is active: a solve will be refused until an operator activates one.`;
     return;
   }
-  steps.max = String(defaults.steps);
+  steps.max = String(defaults.steps_cap);
   steps.value = String(defaults.steps);
+  thinkHarderChanged();  // twice the trained steps if "Think harder" is on
   const side = defaults.largest_grid;
   note.textContent = `Solved by ${defaults.checkpoint}${defaults.trained ? "" : " (untrained: random weights)"}, ` +
     `trained with ${defaults.steps} steps; it takes ${KIND_GRIDS[kind]}${kind === "sudoku" ? "" : ` ${side}×${side}`}.`;
+}
+
+// Test-time compute (solver/limits.py): steps past training are allowed up to the checkpoint's cap and marked;
+// "Think harder" asks for twice the trained steps, 4 trajectories and 4 views; "Stop when sure" halts.
+const THINK_HARDER = {samples: 4, views: 4};
+
+function showStepsNote() {
+  const defaults = KIND_DEFAULTS[currentKind()];
+  const steps = document.getElementById("steps");
+  const note = document.getElementById("steps-note");
+  if (!defaults) return;
+  const past = Number(steps.value) > defaults.steps;
+  steps.classList.toggle("steps-past-training", past);
+  const harder = document.getElementById("think-harder").checked && currentKind() !== "arc";
+  const parts = [];
+  if (past) parts.push(`Steps past ${defaults.steps} go beyond what the model was trained with (up to ${defaults.steps_cap}).`);
+  if (harder) parts.push(`Thinking harder: ${THINK_HARDER.samples} trajectories × ${Math.min(THINK_HARDER.views, defaults.most_views)} views, ` +
+    "the answer the halting head is surest of; it takes several times longer.");
+  if (currentKind() === "arc" && document.getElementById("think-harder").checked) {
+    parts.push("ARC already thinks wide: it fits and votes over augmented views of the task.");
+  }
+  note.textContent = parts.join(" ");
+}
+
+function thinkHarderChanged() {
+  const defaults = KIND_DEFAULTS[currentKind()];
+  if (defaults && currentKind() !== "arc") {
+    const steps = document.getElementById("steps");
+    steps.value = String(document.getElementById("think-harder").checked ? Math.min(2 * defaults.steps, defaults.steps_cap) : defaults.steps);
+  }
+  showStepsNote();
+}
+
+function testTimeOptions(kind) {
+  // What the job asks beyond its steps; ARC jobs vote over their fitting augmentations instead.
+  if (kind === "arc") return {};
+  const options = {halt: document.getElementById("halt-toggle").checked && KIND_DEFAULTS[kind] ? KIND_DEFAULTS[kind].halt_threshold : null};
+  if (document.getElementById("think-harder").checked) {
+    options.samples = THINK_HARDER.samples;
+    options.views = Math.min(THINK_HARDER.views, KIND_DEFAULTS[kind] ? KIND_DEFAULTS[kind].most_views : 1);
+  }
+  return options;
 }
 
 function showKind() {
@@ -97,7 +140,8 @@ async function submit(event) {
   const kind = currentKind();
   let body;
   try {
-    body = {kind, puzzle: puzzleBody(kind, text.value), steps: Number(document.getElementById("steps").value)};
+    body = {kind, puzzle: puzzleBody(kind, text.value), steps: Number(document.getElementById("steps").value),
+            ...testTimeOptions(kind)};
   } catch (error) {
     showError(error.message);
     return;
@@ -159,6 +203,8 @@ async function showHistory() {
 
 form.addEventListener("change", showKind);
 form.addEventListener("submit", submit);
+document.getElementById("think-harder").addEventListener("change", thinkHarderChanged);
+document.getElementById("steps").addEventListener("input", showStepsNote);
 async function loadExample() {
   // The kind's Example (puzzles/gallery.json): one the shipped demo of that kind solves.
   const kind = currentKind();

@@ -80,7 +80,13 @@ def test_solve_error_in_a_subprocess_is_one_line_and_exit_2(checkpoints, tmp_pat
     (["--kind", "maze", "--input", "{good}"], "is a sudoku checkpoint, not maze"),
     (["--kind", "sudoku", "--input", "{missing}"], "cannot read --input"),
     (["--kind", "sudoku", "--input", "{good}", "--puzzle-id", "3"], "puzzle id must be in 0..0"),
-    (["--kind", "sudoku", "--input", "{good}", "--steps", "0"], "--steps must be at least 1"),
+    (["--kind", "sudoku", "--input", "{good}", "--steps", "0"], "--steps must be between 1 and 64"),
+    (["--kind", "sudoku", "--input", "{good}", "--steps", "65"], "--steps must be between 1 and 64"),
+    (["--kind", "sudoku", "--input", "{good}", "--samples", "0"], "--samples must be between 1 and 16"),
+    (["--kind", "sudoku", "--input", "{good}", "--samples", "17"], "--samples must be between 1 and 16"),
+    (["--kind", "sudoku", "--input", "{good}", "--views", "17"], "--views a sudoku puzzle has views 1 to 16"),
+    (["--kind", "sudoku", "--input", "{good}", "--halt", "1.5"], "--halt the halting threshold is a probability"),
+    (["--kind", "sudoku", "--input", "{good}", "--noise", "-1"], "--noise must be between 0 and"),
     (["--kind", "sudoku", "--input", "{good}", "--device", "tpu9"], "is not a torch device"),
 ])
 def test_solve_errors_exit_2_with_one_line(checkpoints, tmp_path, capsys, args, message):

@@ -14,8 +14,9 @@ from solver.checkpoint import load_checkpoint
 from solver.codecs import codec_for
 from solver.inference import StepResult
 from solver.losses import act_loss
-from solver.test_time import (Augmentation, BudgetError, FitProgress, TaskEmbeddings, TaskStep, TaskVotes,
-                              demonstration_examples, draw_augmentations, fit_budget, fit_task_embedding,
+from solver.limits import BudgetError, fit_budget
+from solver.test_time import (Augmentation, FitProgress, TaskEmbeddings, TaskStep, TaskVotes,
+                              demonstration_examples, draw_augmentations, fit_task_embedding,
                               known_task_embeddings, run_task, solve_task, vote, with_puzzle_table)
 from solver.train import Carry, supervision_step
 from tests.solver.conftest import tiny_model
