@@ -216,6 +216,9 @@ _DEVICE_NAMES = {"auto": "auto", "": "auto", "cpu": "cpu", "gpu": "gpu", "cuda":
 TRM_DEVICE = _DEVICE_NAMES[env_choice("TRM_DEVICE", "auto", tuple(_DEVICE_NAMES))]
 TRM_MAX_ATTEMPTS = env_int("TRM_MAX_ATTEMPTS", 2, minimum=1)
 TRM_MAX_ACTIVE_JOBS = env_int("TRM_MAX_ACTIVE_JOBS", 4, minimum=1)
+# Fair queue (puzzles/services/fair_queue.py): a job gives way to clients with less work in the last this many
+# seconds; 0 makes the queue plain first in, first out.
+TRM_FAIR_WINDOW_SECONDS = env_int("TRM_FAIR_WINDOW_SECONDS", 600, minimum=0)
 # Dynamic batching: a worker that takes a job waits this long, then runs every queued job of the same
 # checkpoint and options with it in one forward pass, up to TRM_MAX_BATCH puzzles.
 TRM_BATCH_WINDOW_MS = env_int("TRM_BATCH_WINDOW_MS", 30, minimum=0, maximum=5000)

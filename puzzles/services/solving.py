@@ -35,6 +35,7 @@ from puzzles.models import Checkpoint, SolveJob
 from puzzles.publishing import publish_status
 from puzzles.puzzle_input import parse_puzzle
 from puzzles.services.arc_solving import arc_job_execute, job_uses_fitting
+from puzzles.services.fair_queue import job_yield_if_unfair
 from puzzles.services.job_steps import JobMember, heartbeat_while, job_finish, steps_record
 from solver.codecs import codec_for
 from solver.thinking import think_steps
@@ -108,7 +109,10 @@ def job_fail_past_hard_limit(*, job_id) -> None:
 
 
 def job_execute(*, job_id) -> None:
-    """Run one job, with whatever queued jobs can share its forward passes."""
+    """Run one job, with whatever queued jobs can share its forward passes, unless it must give way to a
+    client with less recent work (services/fair_queue.py)."""
+    if job_yield_if_unfair(job_id=job_id, device=_device()):
+        return
     first = _claim(job_id)
     if first is None:
         return
