@@ -36,6 +36,7 @@ import torch
 from solver.checkpoint import checkpoint_info, convert_checkpoint, load_checkpoint, save_checkpoint
 from solver.codecs import CANVAS, MIN_MAZE_FIELD, Codec, Grid, codec_for, maze_field
 from solver.config import KINDS, POS_ENCODINGS, TRMConfig
+from solver.devices import DeviceError, device_named
 from solver.inference import StepResult
 from solver.limits import DEFAULT_HALT_THRESHOLD, DEFAULT_NOISE_SCALE, LimitError, check_test_time
 from solver.model import TRM, init_weights
@@ -100,12 +101,9 @@ def read_input(path: str) -> str:
 
 def parse_device(name: str) -> torch.device:
     try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UsageError(f"--device {name!r} is not a torch device; use cpu or cuda") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA GPU is available here; use --device cpu")
-    return device
+        return device_named(name)
+    except DeviceError as error:
+        raise UsageError(f"--device {error}") from None
 
 
 def cmd_solve(args: argparse.Namespace) -> None:

@@ -64,6 +64,7 @@ import torch.distributed as dist
 from solver.checkpoint import write_project
 from solver.config import TRMConfig
 from solver.data import BatchPosition, PuzzleSplit, batches_per_epoch, load_split, train_batches
+from solver.devices import DeviceError, device_named
 from solver.losses import LOSS_FUNCTIONS, Q_HALT_LOSS_WEIGHT, act_loss
 from solver.model import TRM, init_weights
 from solver.optim import EMA, AdamAtan2, lr_at, sparse_sign_sgd_
@@ -351,15 +352,10 @@ def start_process(device: str = "auto") -> Process:
             torch.cuda.set_device(local_rank)
         return Process(device=torch.device(f"cuda:{local_rank}" if use_cuda else "cpu"),
                        rank=dist.get_rank(), world_size=dist.get_world_size())
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        chosen = torch.device(device)
-    except RuntimeError:
-        raise TrainConfigError(f"device {device!r} is not a torch device; use auto, cpu or cuda") from None
-    if chosen.type == "cuda" and not torch.cuda.is_available():
-        raise TrainConfigError("device cuda: no CUDA GPU is available here; use --device cpu")
-    return Process(device=chosen)
+        return Process(device=device_named(device))
+    except DeviceError as error:
+        raise TrainConfigError(f"device {error}") from None
 
 
 @dataclass
