@@ -36,7 +36,6 @@ import datetime as _dt
 import hashlib
 import json
 import sys
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -48,33 +47,18 @@ from solver.checkpoint import (CheckpointError, is_project_file, load_checkpoint
                                resolve_checkpoint_path, write_project)
 from solver.codecs import CANVAS, MAZE_SYMBOLS, MIN_MAZE_FIELD, codec_for, maze_field
 from solver.data import PuzzleSplit, load_split, ordered_examples
+from solver.datasets import maze as maze_dataset
 from solver.datasets.arc import inverse_augmentation
 from solver.limits import DEFAULT_NOISE_SCALE, LimitError, check_test_time
 from solver.thinking import think_steps
 from solver.losses import IGNORE_LABEL_ID
 from solver.model import TRM
 
-WALL, OPEN, START, GOAL, PATH = (MAZE_SYMBOLS.index(ch) + 1 for ch in "# SGo")
+WALL, START, GOAL = (MAZE_SYMBOLS.index(ch) + 1 for ch in "#SG")
 PASS_KS = (1, 2)
 
 
 # --------------------------------------------------------------------------------------------- mazes
-
-
-def _bfs_distance(passable: np.ndarray, start: tuple[int, int], goal: tuple[int, int]) -> int | None:
-    """Moves on the shortest 4-connected walk from start to goal through passable cells, or None."""
-    rows, cols = passable.shape
-    distance = {start: 0}
-    queue = deque([start])
-    while queue:
-        r, c = queue.popleft()
-        if (r, c) == goal:
-            return distance[(r, c)]
-        for nr, nc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
-            if 0 <= nr < rows and 0 <= nc < cols and passable[nr, nc] and (nr, nc) not in distance:
-                distance[(nr, nc)] = distance[(r, c)] + 1
-                queue.append((nr, nc))
-    return None
 
 
 def as_maze_field(tokens: np.ndarray) -> np.ndarray:
@@ -88,33 +72,27 @@ def as_maze_field(tokens: np.ndarray) -> np.ndarray:
     return tokens.reshape(side, side)
 
 
+def maze_rows(tokens: np.ndarray) -> list[str]:
+    """Maze tokens as the rows of symbols the maze dataset checks ('?' for a token that is no maze symbol)."""
+    return ["".join(MAZE_SYMBOLS[t - 1] if 1 <= t <= len(MAZE_SYMBOLS) else "?" for t in row.tolist())
+            for row in as_maze_field(tokens)]
+
+
 def maze_shortest_length(inputs: np.ndarray) -> int | None:
     """Moves on a shortest path from S to G of a maze given as tokens (its square field), None if there is none."""
     grid = as_maze_field(inputs)
-    starts, goals = np.argwhere(grid == START), np.argwhere(grid == GOAL)
-    if len(starts) != 1 or len(goals) != 1:
+    if (grid == START).sum() != 1 or (grid == GOAL).sum() != 1:
         return None
-    return _bfs_distance(np.isin(grid, (OPEN, START, GOAL)), tuple(starts[0]), tuple(goals[0]))
+    return maze_dataset.shortest_length(maze_rows(grid))
 
 
 def maze_path_is_shortest(inputs: np.ndarray, answer: np.ndarray, shortest: int | None = None) -> bool:
-    """Whether `answer` (tokens) is the maze `inputs` with a shortest S-to-G path drawn in 'o' cells.
-
-    The answer must reproduce every non-path cell of the input, draw the path on open cells only, connect
-    S to G through its path cells, and use exactly (shortest length - 1) path cells; a connected S-G path
-    cannot have fewer, so with that many it is a shortest path and has no stray cells.
-    """
+    """Whether `answer` (tokens) is the maze `inputs` with a shortest S-to-G path drawn in 'o' cells: the
+    maze dataset's own check (`is_valid_shortest_path`), on tokens. `shortest` saves finding its length
+    again when one maze is checked at every step."""
     grid = as_maze_field(inputs)
-    answer = np.asarray(answer).reshape(grid.shape)
-    path = answer == PATH
-    if (answer[~path] != grid[~path]).any() or (grid[path] != OPEN).any():
-        return False
-    if shortest is None:
-        shortest = maze_shortest_length(grid)
-    if shortest is None or int(path.sum()) != shortest - 1:
-        return False
-    start, goal = tuple(np.argwhere(grid == START)[0]), tuple(np.argwhere(grid == GOAL)[0])
-    return _bfs_distance(path | (grid == START) | (grid == GOAL), start, goal) is not None
+    answer_rows = maze_rows(np.asarray(answer).reshape(grid.shape))
+    return maze_dataset.is_valid_shortest_path(maze_rows(grid), answer_rows, shortest=shortest)
 
 
 # ----------------------------------------------------------------------------------------------- ARC

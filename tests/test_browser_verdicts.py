@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from solver.datasets.maze import is_valid_shortest_path
+
 VERDICTS_JS = Path(__file__).resolve().parent.parent / "static" / "js" / "verdicts.js"
 
 # Project Euler's first Sudoku (the playground's example) and its one solution.
@@ -79,6 +81,14 @@ def test_a_sudoku_answer_that_changes_a_given_or_leaves_blanks_says_so(judge):
     assert verdict["marked"] == [[0, 2]]
 
 
+def judge_maze(judge, maze: list[str], answer: list[str]) -> dict:
+    """The page's verdict on a maze answer, held to the solver's check: "solved" exactly when
+    solver.datasets.maze.is_valid_shortest_path (what `python -m solver evaluate` grades with) says so."""
+    verdict = judge("maze", {"grid": maze}, {"grid": answer})
+    assert (verdict["status"] == "solved") == is_valid_shortest_path(maze, answer), (answer, verdict)
+    return verdict
+
+
 def maze_answer(*changes: tuple[int, str]) -> list[str]:
     answer = list(MAZE)
     for r, row in changes:
@@ -87,12 +97,12 @@ def maze_answer(*changes: tuple[int, str]) -> list[str]:
 
 
 def test_a_maze_answer_along_the_shortest_path_is_a_valid_shortest_path(judge):
-    verdict = judge("maze", {"grid": MAZE}, {"grid": maze_answer((1, "#SoooG#"))})
+    verdict = judge_maze(judge, MAZE, maze_answer((1, "#SoooG#")))
     assert verdict == {"status": "solved", "text": "Valid shortest path: 4 steps.", "marked": []}
 
 
 def test_a_maze_answer_around_the_block_is_valid_but_longer(judge):
-    verdict = judge("maze", {"grid": MAZE}, {"grid": maze_answer((2, "#o###o#"), (3, "#ooooo#"))})
+    verdict = judge_maze(judge, MAZE, maze_answer((2, "#o###o#"), (3, "#ooooo#")))
     assert verdict == {"status": "valid", "text": "Valid but longer: 8 steps, shortest 4.", "marked": []}
 
 
@@ -100,7 +110,7 @@ def test_a_maze_path_that_runs_beside_itself_is_a_path_not_a_branch(judge):
     room = ["#######", "#S    #", "#     #", "#    G#", "#######"]
     # S, right, down, left (beside S), down, then right to G: every marked cell once.
     answer = ["#######", "#So   #", "#oo   #", "#ooooG#", "#######"]
-    verdict = judge("maze", {"grid": room}, {"grid": answer})
+    verdict = judge_maze(judge, room, answer)
     assert verdict == {"status": "valid", "text": "Valid but longer: 8 steps, shortest 6.", "marked": []}
 
 
@@ -112,13 +122,13 @@ def test_a_maze_path_that_runs_beside_itself_is_a_path_not_a_branch(judge):
     ([(1, "#SoooG#"), (3, "#  o  #")], "1 marked cell is off the path", []),
 ])
 def test_a_broken_maze_path_is_not_a_path(judge, changes, reason, marked):
-    verdict = judge("maze", {"grid": MAZE}, {"grid": maze_answer(*changes)})
+    verdict = judge_maze(judge, MAZE, maze_answer(*changes))
     assert verdict == {"status": "wrong", "text": f"Not a path: {reason} (shortest 4).", "marked": marked}
 
 
 def test_a_maze_without_a_way_through_says_so(judge):
     walled = ["#####", "#S#G#", "#####"]
-    verdict = judge("maze", {"grid": walled}, {"grid": walled})
+    verdict = judge_maze(judge, walled, walled)
     assert verdict["text"] == "Not a path: no path leaves S (this maze has no path from S to G)."
 
 

@@ -114,11 +114,23 @@ def shortest_path_answer(rows: Sequence[str]) -> list[str] | None:
     return ["".join(row) for row in cells]
 
 
-def is_valid_shortest_path(maze_rows: Sequence[str], answer_rows: Sequence[str]) -> bool:
+def shortest_length(rows: Sequence[str]) -> int | None:
+    """Moves on a shortest path from 'S' to 'G', None when either is missing or 'G' cannot be reached."""
+    try:
+        start, goal = _find(rows, START), _find(rows, GOAL)
+    except ValueError:
+        return None
+    return distances(rows, start).get(goal)
+
+
+def is_valid_shortest_path(maze_rows: Sequence[str], answer_rows: Sequence[str], *, shortest: int | None = None) -> bool:
     """Whether `answer_rows` is the maze with 'o' on exactly the inner cells of some shortest S-G path.
 
     Every cell that is not 'o' must be as in the maze, 'o' only on open cells, and S, the 'o' cells and G
     must join up into a path as short as the maze's shortest one (then it uses each 'o' exactly once).
+    The one check of a maze answer: `python -m solver evaluate` grades tokens with it, and the page's
+    static/js/verdicts.js is held to the same cases (tests/test_browser_verdicts.py). `shortest`: the
+    maze's shortest length when the caller knows it.
     """
     if len(answer_rows) != len(maze_rows) or any(len(a) != len(m) for a, m in zip(answer_rows, maze_rows)):
         return False
@@ -131,13 +143,11 @@ def is_valid_shortest_path(maze_rows: Sequence[str], answer_rows: Sequence[str])
                 path_cells += 1
             elif a != m:
                 return False
-    try:
-        start, goal = _find(maze_rows, START), _find(maze_rows, GOAL)
-    except ValueError:
-        return False
-    shortest = distances(maze_rows, start).get(goal)
+    if shortest is None:
+        shortest = shortest_length(maze_rows)
     if shortest is None:
         return False
+    start, goal = _find(maze_rows, START), _find(maze_rows, GOAL)
     on_path = ["".join(ch if ch in (START, GOAL, PATH) else WALL for ch in row) for row in answer_rows]
     return distances(on_path, start).get(goal) == shortest and path_cells == shortest - 1
 
