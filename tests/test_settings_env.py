@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from trmweb.env import env_bool, env_choice, env_int
+from trmweb.env import env_bool, env_choice, env_int, env_rate
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -35,6 +35,25 @@ def test_integers_and_choices_name_the_variable(monkeypatch):
     monkeypatch.setenv("TRM_Q", "tpu")
     with pytest.raises(ImproperlyConfigured, match="use one of cpu, gpu"):
         env_choice("TRM_Q", "cpu", ("cpu", "gpu"))
+
+
+@pytest.mark.parametrize("raw", ["30/min", "1/sec", "5/hour", "100/day", "2/m", "10/second"])
+def test_a_rate_drf_reads_is_taken(monkeypatch, raw):
+    monkeypatch.setenv("TRM_R", raw)
+    assert env_rate("TRM_R", "1/min") == raw
+
+
+@pytest.mark.parametrize("raw", ["30", "30/mango", "0/min", "-1/min", "ten/min", "30/min/2", ""])
+def test_a_rate_that_is_not_one_fails_at_start_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("TRM_R", raw)
+    with pytest.raises(ImproperlyConfigured, match=r"TRM_R=.* is not a rate; write <count>/<sec\|min\|hour\|day>"):
+        env_rate("TRM_R", "1/min")
+
+
+def test_the_settings_refuse_a_bad_submit_rate_before_serving():
+    loaded = _load_settings(DJANGO_SECRET_KEY="k", TRM_SUBMIT_RATE_USER="120/minutes please")
+    assert loaded.returncode != 0
+    assert "TRM_SUBMIT_RATE_USER='120/minutes please' is not a rate" in loaded.stderr
 
 
 def _load_settings(**env) -> subprocess.CompletedProcess:

@@ -58,6 +58,21 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+_RATE_PERIODS = ("sec", "min", "hour", "day")
+# What Django REST framework reads (it looks at the first letter only, so "30/mango" would be 30 a minute).
+_RATE_SPELLINGS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate as `<count>/<sec|min|hour|day>`, checked here: Django REST framework would read only
+    the period's first letter and fail on the first request, not at start."""
+    value = os.environ.get(name, default).strip()
+    count, _, period = value.partition("/")
+    if not (count.isdigit() and int(count) > 0 and period in _RATE_SPELLINGS):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate; write <count>/<{'|'.join(_RATE_PERIODS)}>, e.g. 30/min")
+    return value
+
+
 TrustedProxies = int | tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
 
 

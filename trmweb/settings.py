@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 
-from trmweb.env import env_bool, env_choice, env_int, env_list, env_str, env_trusted_proxies
+from trmweb.env import env_bool, env_choice, env_int, env_list, env_rate, env_str, env_trusted_proxies
 from trmweb.redis_databases import redis_databases
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -282,8 +282,8 @@ TRM_TRUSTED_PROXIES = env_trusted_proxies("TRM_TRUSTED_PROXIES")
 # DRF's own client ident agrees (our throttles use client_identity; this covers any DRF default).
 REST_FRAMEWORK["NUM_PROXIES"] = TRM_TRUSTED_PROXIES if isinstance(TRM_TRUSTED_PROXIES, int) else 0
 # Submits per client (anonymous: per address) and period: "<count>/<sec|min|hour|day>".
-TRM_SUBMIT_RATE_ANON = env_str("TRM_SUBMIT_RATE_ANON", "30/min")
-TRM_SUBMIT_RATE_USER = env_str("TRM_SUBMIT_RATE_USER", "120/min")
+TRM_SUBMIT_RATE_ANON = env_rate("TRM_SUBMIT_RATE_ANON", "30/min")
+TRM_SUBMIT_RATE_USER = env_rate("TRM_SUBMIT_RATE_USER", "120/min")
 # WebSockets one client (by address) may hold open at once; counted in Redis with leases that lapse after
 # TRM_SOCKET_LEASE_SECONDS unless renewed, so a web server that dies cannot leak a client's slots for long.
 TRM_MAX_SOCKETS_PER_CLIENT = env_int("TRM_MAX_SOCKETS_PER_CLIENT", 20, minimum=1)
