@@ -7,7 +7,8 @@ Delivery through the layer is at-most-once; the database rows are the record, an
 any gap from them (puzzles/consumers.py).
 
 Test hook: TRM_TEST_DROP_PUBLISH (settings) names messages to drop here as if the layer had lost them,
-so tests can show that a viewer still gets every step: step numbers and/or `status`, e.g. "3,8,status".
+so tests can show that a viewer still gets every step: step numbers, ARC events as `event:<seq>` and/or
+`status`, e.g. "3,8,event:2,status".
 """
 
 import asyncio
@@ -72,6 +73,13 @@ def publish_step(job_id, step_message: dict) -> bool:
         return False
     # Stamped at the hand-over to the layer, so that what follows is Redis and the consumer (puzzles/messages.py).
     return publisher.send(job_id, {"type": "job.step", "payload": {**step_message, "published_at": time.time()}})
+
+
+def publish_event(job_id, event_message: dict) -> bool:
+    """An ARC job's fit / solve / vote event (puzzles/messages.py); a test drops one as `event:<seq>`."""
+    if _dropped_for_test(f"event:{event_message.get('seq')}"):
+        return False
+    return publisher.send(job_id, {"type": "job.event", "payload": event_message})
 
 
 def publish_status(job_id, status_message: dict) -> bool:

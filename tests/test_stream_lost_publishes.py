@@ -1,7 +1,7 @@
 """Steps the channel layer never delivers: a viewer still gets every step exactly once, 1..N in order, then
 the status; and the job page holds no step twice after a reconnect.
 
-The worker here drops the publishes of step 3, of the last step and of the final status
+The worker here drops the publishes of step 3, of the last step, of an ARC job's second event and of the final status
 (TRM_TEST_DROP_PUBLISH, puzzles/publishing.py), as a failed publish or a worker killed between its commit
 and its publish would; a second test also kills the worker mid-job, so that the job is taken over by a
 worker that does not publish the steps saved before it.
@@ -20,17 +20,21 @@ from websockets.sync.client import connect
 from puzzles.models import SolveJob
 from tests.conftest import PROJECT_DIR
 from tests.stack import Stack, database_url_for_subprocess, private_redis_url
+from tests.test_arc_fit_job import EXPECTED as ARC_STREAM
+from tests.test_arc_fit_job import OPTIONS as ARC_OPTIONS
+from tests.test_arc_fit_job import TASK as ARC_TASK
+from tests.test_arc_fit_job import shape
 
 pytestmark = pytest.mark.stack
 
 MAZE = ["##########", "#S       #", "# ###### #", "#      #G#", "##########"]
 STEPS = 8
-DROPPED = f"3,{STEPS},status"
+DROPPED = f"3,{STEPS},event:2,status"
 
 
 @pytest.fixture(scope="module")
 def lossy_stack(django_db_setup, django_db_blocker, redis_url, tmp_path_factory):
-    """A worker whose publishes of step 3, step 8 and the status never reach the channel layer."""
+    """A worker whose publishes of step 3, step 8, event 2 and the status never reach the channel layer."""
     with django_db_blocker.unblock():
         database_url = database_url_for_subprocess()
     env = dict(
@@ -70,6 +74,18 @@ def test_lost_step_and_status_publishes_are_delivered_from_the_database(lossy_st
 
     assert_every_step_once_then_done(messages)
     assert "dropping the 3 publish" in lossy_stack.log("worker")  # the fault was injected
+
+
+def test_a_lost_arc_event_is_delivered_from_the_database_in_its_place(lossy_stack, active_checkpoints):
+    status, job = lossy_stack.request("POST", "/api/v1/jobs/", {"kind": "arc", "puzzle": ARC_TASK, **ARC_OPTIONS})
+    assert status == 202, job
+    with connect(lossy_stack.ws_url + job["stream"], open_timeout=10) as socket:
+        messages = read_to_status(socket)
+
+    assert shape(messages) == ARC_STREAM
+    events = [m["seq"] for m in messages if "seq" in m]
+    assert events == list(range(1, len(events) + 1))
+    assert "dropping the event:2 publish" in lossy_stack.log("worker")
 
 
 def test_a_job_taken_over_after_a_kill_between_commit_and_publish_streams_every_step(lossy_stack, slow_maze_checkpoint):

@@ -22,7 +22,7 @@ from django.utils import timezone
 from puzzles.messages import event_message
 from puzzles.model_cache import cached_identifiers, cached_model
 from puzzles.models import JobEvent, SolveJob
-from puzzles.publishing import publisher
+from puzzles.publishing import publish_event
 from puzzles.puzzle_input import parse_puzzle
 # The batch path's own helpers, so a step is saved, published and ended here exactly as there.
 from puzzles.services.job_steps import JobMember, heartbeat_while, job_finish, steps_record
@@ -60,7 +60,7 @@ class _Events:
             event = JobEvent.objects.create(job=self.job, seq=self.seq, key=key, after_step=after_step, payload=payload)
             SolveJob.objects.filter(id=self.job.id).update(heartbeat_at=timezone.now())
         self.saved.add(key)
-        publisher.send(self.job.id, {"type": "job.event", "payload": event_message(event)})
+        publish_event(self.job.id, event_message(event))
 
 
 def arc_job_execute(job: SolveJob, *, device: str) -> None:

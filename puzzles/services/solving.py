@@ -204,9 +204,8 @@ def _run_batch(jobs: list[SolveJob]) -> None:
     def should_stop() -> bool:
         nonlocal timed_out
         cancelled = SolveJob.objects.filter(id__in=list(active), status=SolveJob.Status.CANCELLED).values_list("id", flat=True)
-        for job_id in cancelled:
+        for job_id in cancelled:  # job_cancel has ended the job and told its viewers
             member = active.pop(job_id)
-            publish_status(job_id, status_message(SolveJob.objects.get(id=job_id)))
             logger.info("job %s cancelled after %d steps", member.job.id, member.steps_run)
         for member in [m for m in active.values() if m.lost]:  # taken over by another worker
             active.pop(member.job.id)
