@@ -29,10 +29,8 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from puzzles.job_errors import job_error_message
-from puzzles.messages import status_message
 from puzzles.model_cache import CACHE_SIZE, cached_model
 from puzzles.models import Checkpoint, SolveJob
-from puzzles.publishing import publish_status
 from puzzles.puzzle_input import parse_puzzle
 from puzzles.services.arc_solving import arc_job_execute, job_uses_fitting
 from puzzles.services.fair_queue import job_yield_if_unfair
