@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from puzzles.checkpoint_upload import (
+from puzzles.services.checkpoint_upload import (
     CHUNK_BYTES,
     CHUNK_MAX_BYTES,
     CheckpointUploadForm,

@@ -39,8 +39,8 @@ from redis.exceptions import RedisError
 from puzzles.client_identity import scope_client_address
 from puzzles.messages import event_message, status_message, step_message
 from puzzles.models import SolveJob
-from puzzles.publishing import job_group
-from puzzles.socket_slots import socket_slot_release, socket_slot_renew, socket_slot_take
+from puzzles.services.publishing import job_group
+from puzzles.services.socket_slots import socket_slot_release, socket_slot_renew, socket_slot_take
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from puzzles.model_cache import checkpoint_file
+from puzzles.services.model_cache import checkpoint_file
 from puzzles.models import Checkpoint
 from tests.conftest import PROJECT_DIR
 from tests.stack import database_url_for_subprocess

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from puzzles.checkpoint_upload import ABANDONED_AFTER_SECONDS
+from puzzles.services.checkpoint_upload import ABANDONED_AFTER_SECONDS
 from puzzles.models import Checkpoint
 from puzzles.services.checkpoints import checkpoint_staging_folder
 from tests.test_admin_checkpoints import ADD_URL, UPLOAD_URL, files_under
@@ -207,7 +207,7 @@ def test_a_chunk_past_the_declared_size_or_the_cap_deletes_the_upload(admin_clie
 
 
 def test_a_chunk_larger_than_a_chunk_may_be_is_refused(admin_client, media_root, monkeypatch):
-    monkeypatch.setattr("puzzles.checkpoint_upload.CHUNK_MAX_BYTES", 1000)
+    monkeypatch.setattr("puzzles.services.checkpoint_upload.CHUNK_MAX_BYTES", 1000)
     upload_id = start(admin_client, 5000).json()["upload_id"]
 
     response = send(admin_client, upload_id, 0, b"x" * 1001)

@@ -13,7 +13,7 @@ from django.contrib.messages import get_messages
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from puzzles.checkpoint_upload import CheckpointUploadHandler
+from puzzles.services.checkpoint_upload import CheckpointUploadHandler
 from puzzles.models import Checkpoint, Puzzle, SolveJob
 from puzzles.services.checkpoints import checkpoint_register
 from solver.checkpoint import checkpoint_info, is_project_file

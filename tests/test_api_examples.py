@@ -5,7 +5,7 @@ asked, and the uniqueness check the playground runs before it submits a Sudoku."
 import pytest
 
 from puzzles.api import examples
-from puzzles.puzzle_input import TOO_HARD_TO_COUNT
+from puzzles.services.puzzle_input import TOO_HARD_TO_COUNT
 from solver.datasets import maze, sudoku
 
 UNIQUE = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."

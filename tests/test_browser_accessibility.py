@@ -19,7 +19,7 @@ SLOW_MAZE_STEPS = 8
 def waiting_job(checkpoint):
     """A Sudoku job row that no worker will take (never sent to the queue), as if it waited behind others."""
     from puzzles.models import Puzzle, SolveJob
-    from puzzles.puzzle_input import parse_puzzle
+    from puzzles.services.puzzle_input import parse_puzzle
 
     puzzle = Puzzle.objects.create(kind="sudoku", data=parse_puzzle("sudoku", {"grid": PUZZLE}).data)
     # enqueued_at now: the workers' sweep leaves it alone, as it would a job whose message is on its way.

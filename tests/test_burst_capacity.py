@@ -120,7 +120,7 @@ def test_the_channel_layer_waits_for_a_free_redis_connection_instead_of_failing(
 
 
 def test_socket_slots_wait_for_a_free_redis_connection(redis_url, settings):
-    from puzzles import socket_slots
+    from puzzles.services import socket_slots
 
     settings.REDIS_URL, settings.REDIS_POOL_SIZE = redis_url, 2
 

@@ -2,7 +2,7 @@
 
 import torch
 
-from puzzles.model_cache import cached_model
+from puzzles.services.model_cache import cached_model
 from solver.checkpoint import checkpoint_info
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from puzzles.puzzle_input import PuzzleBodyError, parse_puzzle
+from puzzles.services.puzzle_input import PuzzleBodyError, parse_puzzle
 from solver.codecs import PuzzleError, codec_for
 
 json_values = st.recursive(

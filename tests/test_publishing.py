@@ -4,7 +4,7 @@ import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from puzzles.publishing import job_group, publish_step
+from puzzles.services.publishing import job_group, publish_step
 
 
 def connections_opened(url: str) -> int:

@@ -2,7 +2,7 @@
 the status; and the job page holds no step twice after a reconnect.
 
 The worker here drops the publishes of step 3, of the last step, of an ARC job's second event and of the final status
-(TRM_TEST_DROP_PUBLISH, puzzles/publishing.py), as a failed publish or a worker killed between its commit
+(TRM_TEST_DROP_PUBLISH, puzzles/services/publishing.py), as a failed publish or a worker killed between its commit
 and its publish would; a second test also kills the worker mid-job, so that the job is taken over by a
 worker that does not publish the steps saved before it.
 """

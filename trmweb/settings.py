@@ -250,7 +250,7 @@ TRM_STREAM_RECHECK_SECONDS = env_int("TRM_STREAM_RECHECK_SECONDS", 10, minimum=1
 # /healthz keeps the answer of its worker ping (which waits up to a second) this long in the cache.
 TRM_HEALTH_PING_SECONDS = env_int("TRM_HEALTH_PING_SECONDS", 10, minimum=0)
 # Test hook, off by default: publishes the worker drops as if the channel layer lost them (step numbers
-# and/or `status`, see puzzles/publishing.py).
+# and/or `status`, see puzzles/services/publishing.py).
 TRM_TEST_DROP_PUBLISH = frozenset(env_list("TRM_TEST_DROP_PUBLISH", []))
 # Test hook, off by default: seconds each solve step sleeps before it is saved (a hung forward pass).
 TRM_TEST_STEP_SLEEP = env_int("TRM_TEST_STEP_SLEEP", 0, minimum=0)

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from puzzles.api.pagination import StrictLimitOffsetPagination
 from puzzles.api.serializers import ErrorOutputSerializer
-from puzzles.arc_library import DATASETS, SPLITS, UnknownArcTask, arc_task_get, arc_task_list
+from puzzles.services.arc_library import DATASETS, SPLITS, UnknownArcTask, arc_task_get, arc_task_list
 
 
 class ArcTaskSummaryOutputSerializer(serializers.Serializer):

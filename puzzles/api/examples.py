@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from puzzles.api.clients import SubmitAnonThrottle, SubmitUserThrottle
 from puzzles.api.serializers import ErrorOutputSerializer
-from puzzles.puzzle_input import TOO_HARD_TO_COUNT, SudokuTooHardToCount, count_sudoku_solutions
+from puzzles.services.puzzle_input import TOO_HARD_TO_COUNT, SudokuTooHardToCount, count_sudoku_solutions
 from solver.codecs import CANVAS, PuzzleError, codec_for
 from solver.datasets import maze, sudoku
 
@@ -142,7 +142,7 @@ class SudokuCheckApi(_ExampleApi):
     keeps it small: 339 guesses for the hardest well-known puzzle (Easter Monster) and at most 0.02 s over
     3,000 random conflict-free grids of 8 to 30 clues (a grid with no clue stops at its second solution at
     once). A conflict-free grid with no solution can still need millions: past SUDOKU_GUESS_LIMIT
-    (puzzles/puzzle_input.py) the check answers 400, as a submit of that grid does.
+    (puzzles/services/puzzle_input.py) the check answers 400, as a submit of that grid does.
     """
 
     @extend_schema(operation_id="sudoku_check", request=SudokuCheckInputSerializer,

@@ -18,7 +18,7 @@ from puzzles.api.serializers import (
 )
 from puzzles.api.fields import HaltField
 from puzzles.models import PUZZLE_KINDS, Checkpoint, SolveJob
-from puzzles.puzzle_input import PuzzleBodyError, check_one_solution, parse_puzzle
+from puzzles.services.puzzle_input import PuzzleBodyError, check_one_solution, parse_puzzle
 from puzzles.services.jobs import (
     IdempotencyKeyReused,
     JobFinished,

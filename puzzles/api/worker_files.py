@@ -8,7 +8,7 @@ Errors answer JSON in the API's shape, as everything under /api/ does.
 from django.http import FileResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from puzzles.model_cache import checkpoint_file
+from puzzles.services.model_cache import checkpoint_file
 from puzzles.models import Checkpoint
 from puzzles.services.checkpoint_transfer import CREDENTIAL_SCHEME, credential_is_valid
 

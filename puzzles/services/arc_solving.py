@@ -20,10 +20,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from puzzles.messages import event_message
-from puzzles.model_cache import cached_identifiers, cached_model
+from puzzles.services.model_cache import cached_identifiers, cached_model
 from puzzles.models import JobEvent, SolveJob
-from puzzles.publishing import publish_event
-from puzzles.puzzle_input import parse_puzzle
+from puzzles.services.publishing import publish_event
+from puzzles.services.puzzle_input import parse_puzzle
 # The batch path's own helpers, so a step is saved, published and ended here exactly as there.
 from puzzles.services.job_steps import JobMember, heartbeat_while, job_finish, steps_record
 from solver.codecs import codec_for

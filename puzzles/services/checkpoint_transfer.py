@@ -32,7 +32,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from puzzles.model_cache import checkpoint_file
+from puzzles.services.model_cache import checkpoint_file
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from django.db.models import ProtectedError
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import slugify
 
-from puzzles.model_cache import checkpoint_file
+from puzzles.services.model_cache import checkpoint_file
 from puzzles.models import PUZZLE_KINDS, Checkpoint
 
 # solver.checkpoint imports torch (about 2 s and 200 MB). The web process imports this module to route
@@ -62,7 +62,7 @@ def _row_fields(path: Path) -> dict:
     if isinstance(provenance.get("puzzle_identifiers"), list):
         # An ARC checkpoint names each puzzle-embedding row: 876k names (~26 MB of JSON) at the reference's
         # scale, which every read of the row would parse. The row keeps their count; the worker reads the
-        # names from the file (puzzles.model_cache.cached_identifiers).
+        # names from the file (puzzles.services.model_cache.cached_identifiers).
         names = provenance["puzzle_identifiers"]
         info = {**info, "provenance": {**provenance, "puzzle_identifiers": f"{len(names):,} names, in the file"}}
     return dict(kind=info["kind"], path=_stored_path(Path(path)), content_hash=info["content_hash"],

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from puzzles.messages import live_step_message, status_message
 from puzzles.models import SolveJob, Step
-from puzzles.publishing import publish_status, publish_step
+from puzzles.services.publishing import publish_status, publish_step
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from puzzles.messages import status_message
 from puzzles.models import Checkpoint, Puzzle, SolveJob
-from puzzles.publishing import publish_status
-from puzzles.puzzle_input import check_fits_model, parse_puzzle
+from puzzles.services.publishing import publish_status
+from puzzles.services.puzzle_input import check_fits_model, parse_puzzle
 from puzzles.services.client_locks import client_lock_take
 from puzzles.services.queueing import job_enqueue
 from solver.limits import LimitError, check_test_time

@@ -29,9 +29,9 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from puzzles.job_errors import job_error_message
-from puzzles.model_cache import CACHE_SIZE, cached_model
+from puzzles.services.model_cache import CACHE_SIZE, cached_model
 from puzzles.models import Checkpoint, SolveJob
-from puzzles.puzzle_input import parse_puzzle
+from puzzles.services.puzzle_input import parse_puzzle
 from puzzles.services.arc_solving import arc_job_execute, job_uses_fitting
 from puzzles.services.fair_queue import job_yield_if_unfair
 from puzzles.services.job_steps import JobMember, heartbeat_while, job_finish, steps_record

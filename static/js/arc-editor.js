@@ -9,7 +9,7 @@
 const ARC_COLOUR_NAMES = ["black", "blue", "red", "green", "yellow", "grey", "magenta", "orange", "light blue", "maroon"];
 const ARC_DARK_COLOURS = new Set([0, 1, 2, 6, 9]);  // swatches that need a light digit on them
 const ARC_MAX_SIZE = 30;
-const ARC_MAX_PAIRS = 10;  // what the API accepts (puzzles/puzzle_input.py)
+const ARC_MAX_PAIRS = 10;  // what the API accepts (puzzles/services/puzzle_input.py)
 const ARC_MAX_TESTS = 4;
 const ARC_UNDO_DEPTH = 200;
 const ARC_PAGE = 20;

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.template.defaultfilters import filesizeformat
 
-from puzzles.model_cache import checkpoint_file
+from puzzles.services.model_cache import checkpoint_file
 from puzzles.models import PUZZLE_KINDS
 from puzzles.services.checkpoints import checkpoint_staging_folder, checkpoint_upload, checkpoint_upload_refusal
 from solver.checkpoint import is_project_file
