@@ -3,7 +3,7 @@
     python bench/maze_field.py                 # fields 30 (the baseline), 20, 12, 10; batch 64; about 2 minutes
     python bench/maze_field.py --fields 30 10 --batch 32 --repeats 5
 
-Every row times the trainer's own update (solver.train.supervision_step, stablemax loss, backward, Adam) on
+Every row times the trainer's own update (solver.supervision.supervision_step, stablemax loss, backward, Adam) on
 random tokens, with the architecture of solver/demo/recipes/maze.yaml and only the field changed; the
 ratio is against the 30x30 field measured in the same run, so machine noise cancels to first order.
 """
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from solver.config import TRMConfig
 from solver.losses import stablemax_cross_entropy
 from solver.model import TRM, init_weights
-from solver.train import Carry, supervision_step
+from solver.supervision import Carry, supervision_step
 
 RECIPE = Path(__file__).resolve().parents[1] / "solver" / "demo" / "recipes" / "maze.yaml"
 

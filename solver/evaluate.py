@@ -33,10 +33,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import hashlib
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -51,6 +49,7 @@ from solver.datasets import maze as maze_dataset
 from solver.datasets.arc import inverse_augmentation
 from solver.limits import DEFAULT_NOISE_SCALE, LimitError, check_test_time
 from solver.thinking import think_steps
+from solver.voting import Ballot, arc_crop, grid_hash
 from solver.losses import IGNORE_LABEL_ID
 from solver.model import TRM
 
@@ -96,49 +95,6 @@ def maze_path_is_shortest(inputs: np.ndarray, answer: np.ndarray, shortest: int 
 
 
 # ----------------------------------------------------------------------------------------------- ARC
-
-
-def grid_hash(grid: np.ndarray) -> str:
-    grid = np.ascontiguousarray(grid, dtype=np.uint8)
-    return hashlib.sha256(bytes(grid.shape) + grid.tobytes()).hexdigest()
-
-
-def arc_crop(tokens: np.ndarray) -> np.ndarray:
-    """The answer grid in an ARC canvas (uint8, possibly empty), read as the reference evaluator reads it."""
-    grid = codec_for("arc").decode(tokens)
-    return np.array(grid, dtype=np.uint8).reshape(len(grid), len(grid[0]) if grid else 0)
-
-
-@dataclass
-class Candidate:
-    """One distinct answer to a test input and the votes it got."""
-
-    grid: np.ndarray  # in the task's own frame (uint8, cropped)
-    count: int  # augmented copies that gave it
-    confidence_sum: float  # their halting probabilities, summed
-
-    @property
-    def confidence(self) -> float:
-        return self.confidence_sum / self.count
-
-
-class Ballot:
-    """The answers to one test input from its augmented copies, counted as the reference counts them."""
-
-    def __init__(self) -> None:
-        self.candidates: dict[str, Candidate] = {}
-
-    def add(self, answer: np.ndarray, q_halt_logit: float) -> str:
-        """Count an answer already mapped back to the task's frame; returns its hash."""
-        key = grid_hash(answer)
-        candidate = self.candidates.setdefault(key, Candidate(np.array(answer, dtype=np.uint8), 0, 0.0))
-        candidate.count += 1
-        candidate.confidence_sum += float(1.0 / (1.0 + np.exp(-np.float64(q_halt_logit))))
-        return key
-
-    def ranked(self) -> list[tuple[str, Candidate]]:
-        """(hash, candidate) best first: most votes, then highest mean halting confidence."""
-        return sorted(self.candidates.items(), key=lambda kv: (kv[1].count, kv[1].confidence), reverse=True)
 
 
 class ArcVotes:

@@ -8,7 +8,7 @@ none, so it gets one here, the way the training got its own:
    are trained on the task's demonstration pairs, each under every augmentation the reference builder
    draws (dihedral transform and colour permutation with the builder's own drawing, plus its random
    translation of all but one pair). Each update is the trainer's: one deep-supervision step of a carried
-   batch (`solver.train.supervision_step`), stablemax cross-entropy plus half the halting BCE
+   batch (`solver.supervision.supervision_step`), stablemax cross-entropy plus half the halting BCE
    (`solver.losses.act_loss`), sign-SGD on the rows (`solver.optim.sparse_sign_sgd_`). The network is
    frozen: its parameters get no gradient and no optimiser state, and are not written.
 2. solve: every test input under every augmentation runs all supervision steps (`solve_steps`) with its
@@ -47,13 +47,13 @@ import torch
 from solver.codecs import ArcCodec, codec_for
 from solver.datasets.arc import (TaskPlan, _draw_augmentations, augmentation, augmentation_name,
                                  inverse_augmentation, place)
-from solver.evaluate import Ballot, arc_crop
+from solver.voting import Ballot, arc_crop
 from solver.inference import StepResult, solve_steps
 from solver.limits import BUDGETS, DEFAULT_LR, Budget, BudgetError, fit_budget
 from solver.losses import IGNORE_LABEL_ID, act_loss
 from solver.model import TRM, PuzzleEmbedding
 from solver.optim import sparse_sign_sgd_
-from solver.train import ARCH_DEFAULTS, Carry, supervision_step
+from solver.supervision import HALT_EXPLORATION_PROB, Carry, supervision_step
 
 # The reference's puzzle-embedding weight decay for ARC (decoupled; its sign-SGD rate is limits.DEFAULT_LR).
 DEFAULT_WEIGHT_DECAY = 0.1
@@ -244,7 +244,7 @@ def fit_steps(model: TRM, task: dict, *, augmentations: Sequence[Augmentation], 
             if cancel is not None and cancel():
                 break
             carry, logits, q_halt, row_values = supervision_step(
-                view, carry, next(batches), exploration_prob=float(ARCH_DEFAULTS["halt_exploration_prob"]),
+                view, carry, next(batches), exploration_prob=HALT_EXPLORATION_PROB,
                 generator=exploration)
             loss, _metrics = act_loss(logits, q_halt, carry.labels, carry.halted, carry.steps, cfg.loss_type)
             (loss / size).backward()

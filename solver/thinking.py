@@ -28,6 +28,7 @@ from solver.inference import solve_steps
 from solver.limits import DEFAULT_NOISE_SCALE, LimitError
 from solver.model import TRM
 from solver.views import View, views_for
+from solver.voting import Ballot
 
 SELECTIONS = ("halt", "vote")
 
@@ -69,17 +70,14 @@ def trajectory_seed(seed: int, puzzle: int, view: int, sample: int) -> int:
 
 def _choose(answers: list[np.ndarray], q_halt: np.ndarray, selection: str) -> tuple[int, int]:
     """(index of the chosen trajectory, how many trajectories give its answer)."""
-    keys = [answer.tobytes() for answer in answers]
+    ballot = Ballot()
+    keys = [ballot.add(answer, float(logit)) for answer, logit in zip(answers, q_halt)]
     if selection == "halt":
         best = int(np.argmax(q_halt))
-    else:
-        groups: dict[bytes, list[int]] = {}
-        for i, key in enumerate(keys):
-            groups.setdefault(key, []).append(i)
-        probabilities = 1 / (1 + np.exp(-q_halt.astype(np.float64)))
-        members = max(groups.values(), key=lambda g: (len(g), float(np.mean(probabilities[g]))))
-        best = max(members, key=lambda i: q_halt[i])
-    return best, sum(key == keys[best] for key in keys)
+    else:  # the ballot's winner, and of the trajectories that gave it the surest
+        winner = ballot.ranked()[0][0]
+        best = max((i for i, key in enumerate(keys) if key == winner), key=lambda i: q_halt[i])
+    return best, keys.count(keys[best])
 
 
 def think_steps(model: TRM, kind: str, grids: list[Grid], inputs: np.ndarray, *, steps: int | None = None,

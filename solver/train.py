@@ -68,6 +68,7 @@ from solver.devices import DeviceError, device_named
 from solver.losses import LOSS_FUNCTIONS, Q_HALT_LOSS_WEIGHT, act_loss
 from solver.model import TRM, init_weights
 from solver.optim import EMA, AdamAtan2, lr_at, sparse_sign_sgd_
+from solver.supervision import HALT_EXPLORATION_PROB, Carry, supervision_step
 
 RESUME_FORMAT = "trm-playground-train-state/1"
 MODEL_FILE, RESUME_FILE, CONFIG_FILE = "model.safetensors", "resume.pt", "config.yaml"
@@ -75,7 +76,7 @@ MODEL_FILE, RESUME_FILE, CONFIG_FILE = "model.safetensors", "resume.pt", "config
 # The reference's arch defaults (config/arch/trm.yaml); puzzle_emb_ndim defaults to hidden_size.
 ARCH_DEFAULTS: dict[str, Any] = {
     "hidden_size": 512, "num_heads": 8, "expansion": 4.0, "L_layers": 2, "H_cycles": 3, "L_cycles": 6,
-    "halt_max_steps": 16, "halt_exploration_prob": 0.1, "pos_encodings": "rope", "mlp_t": False,
+    "halt_max_steps": 16, "halt_exploration_prob": HALT_EXPLORATION_PROB, "pos_encodings": "rope", "mlp_t": False,
     "puzzle_emb_len": 16, "rope_theta": 10000.0, "rms_norm_eps": 1e-5, "forward_dtype": "bfloat16",
     "loss": {"loss_type": "stablemax_cross_entropy"},
 }
@@ -233,97 +234,6 @@ def load_train_config(path: str | os.PathLike | None, overrides: Sequence[str] =
     if missing:
         raise TrainConfigError(f"the config must set {' and '.join(missing)}")
     return _check(TrainConfig(**{k: v for k, v in raw.items() if k in names}))
-
-
-# ------------------------------------------------------------------------------------ the carried batch
-
-
-@dataclass
-class Carry:
-    """The batch being refined: recurrent state, supervision steps taken, halted flags and its data."""
-
-    z_H: torch.Tensor
-    z_L: torch.Tensor
-    steps: torch.Tensor
-    halted: torch.Tensor
-    inputs: torch.Tensor
-    labels: torch.Tensor
-    puzzle_identifiers: torch.Tensor
-
-    @classmethod
-    def empty(cls, model: TRM, batch: dict[str, torch.Tensor]) -> "Carry":
-        """All halted, so the first step loads the whole batch and starts from H_init / L_init."""
-        B, cfg = batch["inputs"].shape[0], model.config
-        z = torch.zeros(B, cfg.total_len, cfg.hidden_size, device=model.device)
-        return cls(z_H=z, z_L=z.clone(), steps=torch.zeros(B, dtype=torch.long, device=model.device),
-                   halted=torch.ones(B, dtype=torch.bool, device=model.device),
-                   **{k: torch.zeros_like(v, device=model.device) for k, v in batch.items()})
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return {f.name: getattr(self, f.name).cpu() for f in dataclasses.fields(self)}
-
-    @classmethod
-    def from_state_dict(cls, state: dict[str, torch.Tensor], device: torch.device) -> "Carry":
-        return cls(**{f.name: state[f.name].to(device) for f in dataclasses.fields(cls)})
-
-
-# The inference model (solver/model.py) reuses activation memory in place, which autograd cannot follow.
-@contextmanager
-def trainable_puzzle_rows(model: TRM, puzzle_ids: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
-    """(ids to pass to model.embed, leaf rows that receive the puzzle-embedding gradient or None).
-
-    The table is a buffer (it can be far too big for a dense gradient), so for the duration of the forward
-    the buffer is swapped for a [B, ndim] leaf holding just the batch's rows, looked up by position.
-    """
-    if not hasattr(model, "puzzle_emb"):
-        yield puzzle_ids, None
-        return
-    table = model.puzzle_emb.weights
-    rows = table[puzzle_ids.long()].float().requires_grad_(True)
-    model.puzzle_emb.weights = rows
-    try:
-        yield torch.arange(puzzle_ids.shape[0], device=puzzle_ids.device), rows
-    finally:
-        model.puzzle_emb.weights = table
-
-
-def supervision_step(model: TRM, carry: Carry, batch: dict[str, torch.Tensor], *, exploration_prob: float,
-                     generator: torch.Generator | None
-                     ) -> tuple[Carry, torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """One deep-supervision step on the carried batch: (new carry, logits, q_halt logits, puzzle rows).
-
-    Gradients flow only through the last H cycle of this step (and the input embedding); the new carry is
-    detached. With a generator, halting is trained as in the reference (halt on a positive logit, random
-    minimum steps for exploration); without one every puzzle runs halt_max_steps steps, as at evaluation.
-    """
-    cfg = model.config
-    reset = carry.halted
-    z_H = torch.where(reset[:, None, None], model.H_init.to(carry.z_H.dtype), carry.z_H)
-    z_L = torch.where(reset[:, None, None], model.L_init.to(carry.z_L.dtype), carry.z_L)
-    steps = torch.where(reset, 0, carry.steps)
-    data = {name: torch.where(reset.view(-1, *[1] * (batch[name].ndim - 1)), batch[name], getattr(carry, name))
-            for name in ("inputs", "labels", "puzzle_identifiers")}
-
-    with trainable_puzzle_rows(model, data["puzzle_identifiers"]) as (ids, rows):
-        x = model.embed(data["inputs"], ids)
-    with torch.no_grad():
-        for _ in range(cfg.H_cycles - 1):
-            z_H, z_L = model.cycle(z_H, z_L, x)
-    z_H, z_L = model.cycle(z_H, z_L, x)  # the one cycle differentiated (out of place: see may_overwrite)
-    logits, q_halt = model.readout(z_H)
-
-    with torch.no_grad():
-        steps = steps + 1
-        halted = steps >= cfg.halt_max_steps
-        if generator is not None and cfg.halt_max_steps > 1:
-            halted |= q_halt > 0
-            B = steps.shape[0]
-            explore = torch.rand(B, generator=generator, device=generator.device) < exploration_prob
-            min_steps = explore * torch.randint(2, cfg.halt_max_steps + 1, (B,), generator=generator,
-                                                device=generator.device)
-            halted &= steps >= min_steps.to(steps.device)
-    new_carry = Carry(z_H=z_H.detach(), z_L=z_L.detach(), steps=steps, halted=halted, **data)
-    return new_carry, logits, q_halt, rows
 
 
 # ------------------------------------------------------------------------------------------ training

@@ -18,7 +18,7 @@ from solver.limits import BudgetError, fit_budget
 from solver.test_time import (Augmentation, FitProgress, TaskEmbeddings, TaskStep, TaskVotes,
                               demonstration_examples, draw_augmentations, fit_task_embedding,
                               known_task_embeddings, run_task, solve_task, vote, with_puzzle_table)
-from solver.train import Carry, supervision_step
+from solver.supervision import Carry, supervision_step
 from tests.solver.conftest import tiny_model
 
 PROJECT_DIR = __import__("pathlib").Path(__file__).resolve().parents[2]
@@ -89,7 +89,7 @@ def step_of(augmentations: list[Augmentation], answers: list[np.ndarray], q_halt
     q = np.array(q_halt, dtype=np.float32)
     result = StepResult(step=16, tokens=tokens, confidence=np.ones_like(tokens, dtype=np.float32), q_halt_logit=q,
                         halt_prob=1 / (1 + np.exp(-q)), seconds=0.0)
-    from solver.evaluate import arc_crop
+    from solver.voting import arc_crop
 
     mapped = [[aug.undo(arc_crop(row))] for aug, row in zip(augmentations, tokens)]
     return TaskStep(result, augmentations, 1, mapped)
