@@ -1,4 +1,4 @@
-"""`python -m solver ...`: see solver/cli.py."""
+"""`python -m solver ...`: see solver/cli/."""
 
 import sys
 

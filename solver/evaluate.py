@@ -31,15 +31,11 @@ tensors and their content hash are unchanged.
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
-import json
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import torch
 
 from solver.checkpoint import (CheckpointError, is_project_file, load_checkpoint, read_project,
                                resolve_checkpoint_path, write_project)
@@ -47,7 +43,7 @@ from solver.codecs import CANVAS, MAZE_SYMBOLS, MIN_MAZE_FIELD, codec_for, maze_
 from solver.data import PuzzleSplit, load_split, ordered_examples
 from solver.datasets import maze as maze_dataset
 from solver.datasets.arc import inverse_augmentation
-from solver.limits import DEFAULT_NOISE_SCALE, LimitError, check_test_time
+from solver.limits import DEFAULT_NOISE_SCALE, check_test_time
 from solver.thinking import think_steps
 from solver.voting import Ballot, arc_crop, grid_hash
 from solver.losses import IGNORE_LABEL_ID
@@ -379,50 +375,3 @@ def render_table(figures: dict[str, Any]) -> str:
         lines += ["", "size     puzzles    " + ("valid path" if maze else "exact")]
         lines += [f"{row['size']:>5}  {row['puzzles']:>8}  {_pct(row[measure]):>10}" for row in figures["by_size"]]
     return "\n".join(lines)
-
-
-def cmd_evaluate(args: argparse.Namespace) -> None:
-    if args.limit is not None and args.limit < 1:
-        raise ValueError("--limit must be at least 1")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError("--threads must be at least 1")
-        torch.set_num_threads(args.threads)
-    interactive = sys.stderr.isatty()
-
-    def progress(done: int, total: int) -> None:
-        if interactive:
-            print(f"\revaluated {done}/{total} puzzles", end="", file=sys.stderr, flush=True)
-
-    try:
-        figures = evaluate_checkpoint(args.checkpoint, args.dataset, split=args.split, limit=args.limit,
-                                      batch_size=args.batch_size, steps=args.steps, device=args.device,
-                                      progress=progress, halt=args.halt, samples=args.samples, views=args.views,
-                                      seed=args.seed, noise=args.noise, selection=args.select)
-    except LimitError as e:
-        raise ValueError(f"--{e.field} {e.reason}") from None
-    if interactive:
-        print(file=sys.stderr)
-    if args.record:
-        record_evaluation(args.checkpoint, figures)
-    print(json.dumps(figures, indent=2) if args.json else render_table(figures))
-    if args.record and not args.json:
-        print(f"\nrecorded in the provenance of {args.checkpoint}")
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `evaluate` to the solver command line."""
-    p = subparsers.add_parser("evaluate", help="held-out figures of a checkpoint on a dataset directory")
-    p.add_argument("checkpoint", help="checkpoint file (project .safetensors or reference step_N) or demo:KIND")
-    p.add_argument("dataset", help="dataset directory (train/ and test/ as build-dataset writes them)")
-    p.add_argument("--split", default="test", help="split to evaluate (default: test)")
-    p.add_argument("--limit", type=int, help="evaluate only the first N puzzles")
-    p.add_argument("--batch-size", dest="batch_size", type=int, default=128)
-    from solver.cli import add_test_time_options
-
-    add_test_time_options(p)
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    p.add_argument("--threads", type=int, help="CPU threads for torch")
-    p.add_argument("--json", action="store_true", help="print the figures as JSON")
-    p.add_argument("--record", action="store_true", help="write the figures into the checkpoint's provenance")
-    p.set_defaults(func=cmd_evaluate)

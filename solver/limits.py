@@ -21,6 +21,8 @@ STEPS_CAP_FACTOR = 4
 MAX_SAMPLES = 16
 MAX_VIEWS = {"sudoku": 16, "maze": 8}  # a maze has 8 dihedral views; ARC votes through its `augmentations`
 DEFAULT_HALT_THRESHOLD = 0.5
+# How a puzzle's answer is chosen among its trajectories (solver/thinking.py).
+SELECTIONS = ("halt", "vote")
 # Standard deviation of the noise added to the low-level latent before every H cycle of a sampled
 # trajectory (the latent is RMS-normalised, so about 1 per element): bench/test_time.py measured 0.1-1.0
 # on the Sudoku demo's hard band; see docs in solver/thinking.py for the figures behind this choice.

@@ -49,7 +49,7 @@ from solver.datasets.arc import (TaskPlan, _draw_augmentations, augmentation, au
                                  inverse_augmentation, place)
 from solver.voting import Ballot, arc_crop
 from solver.inference import StepResult, solve_steps
-from solver.limits import BUDGETS, DEFAULT_LR, Budget, BudgetError, fit_budget
+from solver.limits import DEFAULT_LR, Budget, BudgetError
 from solver.losses import IGNORE_LABEL_ID, act_loss
 from solver.model import TRM, PuzzleEmbedding
 from solver.optim import sparse_sign_sgd_
@@ -438,57 +438,3 @@ def event_record(event: FitProgress | TaskStep | TaskVotes) -> dict[str, Any]:
                 "seconds": round(event.result.seconds, 4)}
     return {"phase": "vote", "fitted": event.fitted, "timings": event.timings,
             "tests": [{"attempts": [g.tolist() for g in v.attempts], "candidates": v.candidates} for v in event.votes]}
-
-
-def cmd_fit_solve(args: Any) -> None:
-    import json
-    import sys
-
-    from solver.checkpoint import checkpoint_info, load_checkpoint
-    from solver.cli import parse_device, read_input
-
-    if args.threads is not None:
-        torch.set_num_threads(max(1, args.threads))
-    device = parse_device(args.device)
-    budget = fit_budget(device.type, augmentations=args.augmentations, fit_steps=args.fit_steps)
-    task = read_task(read_input(args.input))
-    model, config = load_checkpoint(args.checkpoint, device=device, kind="arc")
-    if config.kind != "arc":
-        raise ValueError(f"fit-solve answers ARC tasks; the checkpoint is a {config.kind} model")
-    if args.steps is not None and args.steps < 1:
-        raise ValueError("--steps must be at least 1")
-    identifiers = checkpoint_info(args.checkpoint, kind="arc")["provenance"].get("puzzle_identifiers")
-    for event in run_task(model, task, budget=budget, identifiers=identifiers, steps=args.steps, seed=args.seed):
-        record = event_record(event)
-        if args.format == "jsonl":
-            line = json.dumps(record, separators=(",", ":"))
-        elif record["phase"] == "fit":
-            line = f"fit {record['step']}/{record['steps']}: loss {record['loss']:.4f}, accuracy {record['accuracy']:.3f}"
-        elif record["phase"] == "solve":
-            line = f"solve step {record['step']} ({record['augmentations']} views): {record['seconds']:.2f} s"
-        else:
-            line = f"vote ({'fitted' if record['fitted'] else 'learned'} rows), timings {record['timings']}: " + "; ".join(
-                f"test {t + 1}: attempts {test['attempts']}, votes {[c['count'] for c in test['candidates']]}"
-                for t, test in enumerate(record["tests"]))
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-
-
-def register(subparsers: Any) -> None:
-    """Add `fit-solve` to the solver command line."""
-    p = subparsers.add_parser("fit-solve", help="answer an ARC task: fit its puzzle embedding, solve under "
-                                                "augmentations, vote", description=__doc__.split("\n\n")[0])
-    p.add_argument("--checkpoint", required=True, help="ARC checkpoint file or demo:arc")
-    p.add_argument("--input", required=True, help='task JSON {"train": [...], "test": [...]}, or - for stdin')
-    p.add_argument("--augmentations", type=int, help="views of the task, the identity included "
-                                                     f"(default {BUDGETS['cpu'].augmentations} on a CPU, "
-                                                     f"{BUDGETS['cuda'].augmentations} on a GPU)")
-    p.add_argument("--fit-steps", dest="fit_steps", type=int, help="fitting updates (default "
-                                                                  f"{BUDGETS['cpu'].fit_steps} on a CPU, "
-                                                                  f"{BUDGETS['cuda'].fit_steps} on a GPU)")
-    p.add_argument("--steps", type=int, help="supervision steps (default: the checkpoint's halt_max_steps)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    p.add_argument("--threads", type=int, help="CPU threads for torch")
-    p.set_defaults(func=cmd_fit_solve)

@@ -25,12 +25,11 @@ import numpy as np
 
 from solver.codecs import Grid
 from solver.inference import solve_steps
-from solver.limits import DEFAULT_NOISE_SCALE, LimitError
+from solver.limits import DEFAULT_NOISE_SCALE, SELECTIONS, LimitError
 from solver.model import TRM
 from solver.views import View, views_for
 from solver.voting import Ballot
 
-SELECTIONS = ("halt", "vote")
 
 
 @dataclass

@@ -28,3 +28,13 @@ def test_no_import_points_upward(package):
         if bad:
             wrong[str(path.relative_to(ROOT))] = sorted(bad)
     assert not wrong, f"{package}/ must not import these (docs/architecture.md, layout and its rules): {wrong}"
+
+
+def test_the_solver_library_never_imports_its_command_line():
+    # The command line (solver/cli/) parses arguments and calls the library; the library is used by the
+    # worker and by scripts too, and must not reach back into argument parsing.
+    library = [path for path in sorted((ROOT / "solver").rglob("*.py"))
+               if "cli" not in path.relative_to(ROOT / "solver").parts and path.name != "__main__.py"]
+    wrong = {str(path.relative_to(ROOT)): sorted(name for name in imported_modules(path) if name.startswith("solver.cli"))
+             for path in library}
+    assert not {path: names for path, names in wrong.items() if names}

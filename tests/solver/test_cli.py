@@ -31,6 +31,28 @@ def checkpoints(tmp_path_factory) -> dict[str, Path]:
     return files
 
 
+def test_solve_imports_only_what_it_uses(checkpoints, tmp_path):
+    # A lean start: the parser of every command loads no torch, and `solve` none of the trainer, the
+    # evaluator or test-time fitting (solver/cli/__init__.py). The parser reads the dataset builders' defaults
+    # (NumPy only, as the codecs need anyway).
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text("\n".join(SUDOKU[i:i + 9] for i in range(0, 81, 9)))
+    script = ("import sys\n"
+              "from solver.cli import build_parser, main\n"
+              "build_parser()\n"
+              "print('torch' in sys.modules, file=sys.stderr)\n"
+              f"main(['solve', '--checkpoint', {str(checkpoints['sudoku'])!r}, '--input', {str(puzzle)!r}, '--steps', '1'])\n"
+              "print(sorted(name for name in sys.modules if name.startswith('solver.')), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    torch_after_parser, loaded = done.stderr.strip().splitlines()[-2:]
+    assert torch_after_parser == "False"
+    assert json.loads(done.stdout.splitlines()[0])["step"] == 1
+    unused = {"solver.train", "solver.evaluate", "solver.test_time", "solver.supervision", "solver.losses"}
+    assert not unused & set(eval(loaded)), loaded
+
+
 def test_solve_jsonl_one_puzzle(checkpoints, tmp_path):
     puzzle = tmp_path / "p.txt"
     puzzle.write_text("\n".join(SUDOKU[i:i + 9] for i in range(0, 81, 9)))

@@ -14,7 +14,7 @@ import pytest
 
 from solver.codecs import codec_for
 from solver.datasets import arc, maze, sudoku
-from solver.datasets.cli import register
+from solver.cli.datasets import register
 
 FIXTURE = Path(__file__).parent / "fixtures" / "arc_reference_builds.json"
 METADATA_KEYS = ["pad_id", "ignore_label_id", "blank_identifier_id", "vocab_size", "seq_len",

@@ -12,8 +12,8 @@ from solver.checkpoint import checkpoint_info, load_checkpoint, save_checkpoint
 from solver.codecs import codec_for
 from solver.datasets.arc import inverse_augmentation
 from solver.datasets.common import dihedral_transform as dihedral
-from solver.evaluate import (ArcVotes, Grader, evaluate_model, maze_path_is_shortest,
-                             maze_shortest_length, register, render_table)
+from solver.cli.evaluate import register
+from solver.evaluate import ArcVotes, Grader, evaluate_model, maze_path_is_shortest, maze_shortest_length, render_table
 from solver.data import load_split
 from solver.inference import solve_steps
 from tests.solver.conftest import tiny_model

@@ -17,7 +17,8 @@ from solver.checkpoint import checkpoint_info, load_checkpoint
 from solver.data import BatchPosition, load_split, train_batches
 from solver.losses import IGNORE_LABEL_ID, act_loss, stablemax_cross_entropy
 from solver.optim import AdamAtan2, EMA, lr_at, sparse_sign_sgd_
-from solver.train import Trainer, TrainConfigError, load_train_config, register, train
+from solver.cli.train import register
+from solver.train import Trainer, TrainConfigError, load_train_config, train
 from tests.solver.conftest import tiny_model
 
 

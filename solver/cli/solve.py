@@ -1,26 +1,7 @@
-"""Command line of the solver package.
+"""`solve`, `info`, `convert` and `init`: a checkpoint answering puzzles step by step, described, converted
+between the reference's format and ours, or made with random weights (see solver/cli/__init__.py).
 
-    python -m solver solve --checkpoint PATH|demo:KIND --kind sudoku|maze|arc --input FILE
-                           [--puzzle-id N] [--steps N] [--format jsonl|text] [--frames] [--device cpu]
-                           [--halt [THRESHOLD]] [--samples K] [--views V] [--seed N] [--noise S]
-                           [--select halt|vote]
-    python -m solver info PATH [--kind K] [--json]
-    python -m solver convert SRC DST [--kind K]
-    python -m solver fit-solve --checkpoint PATH --input TASK.json [--augmentations K] [--fit-steps N]
-                               [--format jsonl|text]   (an ARC task: fit, solve under augmentations, vote)
-    python -m solver init --kind K --output PATH [--hidden-size N --num-heads N --H-cycles N --L-cycles N
-                          --mlp-t/--no-mlp-t --pos-encodings rope|learned|none --seed N ...]
-
-`solve --format jsonl` prints one JSON object per supervision step (and per puzzle when the input holds
-several, with its 0-based `index`) as soon as the step is computed. `--input -` reads stdin. Any problem
-with the input, the options or the checkpoint prints one line to stderr and exits with status 2.
-
-Test-time compute (solver/limits.py, solver/thinking.py): `--steps` may go past the trained step count up to
-max(64, 4x trained); `--halt` stops a puzzle at the first step whose halting probability passes THRESHOLD
-(0.5 if not given: its last line then says `"halted": true`); `--samples K` runs K trajectories per puzzle,
-K - 1 of them with noise in the latent, seeded by `--seed`; `--views V` solves V augmented views and maps
-their answers back. With K x V > 1, `grid` and `tokens` are the chosen answer at that step, and each line
-adds `trajectories` (sample, view, grid, q_halt_logit, halt_prob, active), `chosen` and `agreeing`.
+The library is imported inside each command, so that building the parser (every command's) stays cheap.
 """
 
 from __future__ import annotations
@@ -28,23 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from solver.checkpoint import checkpoint_info, convert_checkpoint, load_checkpoint, save_checkpoint
+from solver.cli.common import UsageError, add_test_time_options, parse_device, read_input
 from solver.codecs import CANVAS, MIN_MAZE_FIELD, Codec, Grid, codec_for, maze_field
-from solver.config import KINDS, POS_ENCODINGS, TRMConfig
-from solver.devices import DeviceError, device_named
-from solver.inference import StepResult
-from solver.limits import DEFAULT_HALT_THRESHOLD, DEFAULT_NOISE_SCALE, LimitError, check_test_time
-from solver.model import TRM, init_weights
-from solver.thinking import SELECTIONS, ThoughtStep, think_steps
+from solver.config import KINDS, POS_ENCODINGS
 
-
-class UsageError(Exception):
-    """A problem the user can fix from the command line (reported without a traceback)."""
+if TYPE_CHECKING:
+    from solver.inference import StepResult
+    from solver.thinking import ThoughtStep
 
 
 def render_grid(kind: str, grid: Grid) -> str:
@@ -92,21 +65,13 @@ def step_records(codec: Codec, result: StepResult | ThoughtStep, grids: list[Gri
     return records
 
 
-def read_input(path: str) -> str:
-    try:
-        return sys.stdin.read() if path == "-" else Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"cannot read --input {path}: {e}") from None
-
-
-def parse_device(name: str) -> torch.device:
-    try:
-        return device_named(name)
-    except DeviceError as error:
-        raise UsageError(f"--device {error}") from None
-
-
 def cmd_solve(args: argparse.Namespace) -> None:
+    import torch
+
+    from solver.checkpoint import load_checkpoint
+    from solver.limits import LimitError, check_test_time
+    from solver.thinking import think_steps
+
     if args.threads is not None:
         if args.threads < 1:
             raise UsageError("--threads must be at least 1")
@@ -143,26 +108,9 @@ def cmd_solve(args: argparse.Namespace) -> None:
         out.flush()  # a reader sees each step as soon as it is computed
 
 
-def add_test_time_options(p: argparse.ArgumentParser) -> None:
-    """--steps, --halt, --samples, --views, --seed, --noise and --select (solve and evaluate)."""
-    p.add_argument("--steps", type=int, help="supervision steps (default: the checkpoint's halt_max_steps; "
-                                             "up to max(64, 4x that))")
-    p.add_argument("--halt", type=float, nargs="?", const=DEFAULT_HALT_THRESHOLD, metavar="THRESHOLD",
-                   help=f"stop a puzzle at the first step whose halting probability passes THRESHOLD "
-                        f"(default {DEFAULT_HALT_THRESHOLD} when given without a value)")
-    p.add_argument("--samples", type=int, default=1, help="trajectories per puzzle; K - 1 of them with noise "
-                                                          "in the latent (default 1: the exact path)")
-    p.add_argument("--views", type=int, default=1, help="augmented views per puzzle, answers mapped back and "
-                                                        "voted (Sudoku up to 16, maze up to 8; default 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampled trajectories and views")
-    p.add_argument("--noise", type=float, default=DEFAULT_NOISE_SCALE,
-                   help=f"standard deviation of the latent noise of sampled trajectories (default {DEFAULT_NOISE_SCALE})")
-    p.add_argument("--select", choices=SELECTIONS, default="halt",
-                   help="how a puzzle's answer is chosen among its trajectories: the most confident halting "
-                        "head (default) or the most common answer")
-
-
 def cmd_info(args: argparse.Namespace) -> None:
+    from solver.checkpoint import checkpoint_info
+
     info = checkpoint_info(args.path, kind=args.kind)
     if args.json:
         print(json.dumps(info, indent=2, default=str))
@@ -190,10 +138,18 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 def cmd_convert(args: argparse.Namespace) -> None:
+    from solver.checkpoint import convert_checkpoint
+
     print(convert_checkpoint(args.src, args.dst, kind=args.kind))
 
 
 def cmd_init(args: argparse.Namespace) -> None:
+    import torch
+
+    from solver.checkpoint import save_checkpoint
+    from solver.config import TRMConfig
+    from solver.model import TRM, init_weights
+
     overrides = {name: getattr(args, name) for name in (
         "hidden_size", "num_heads", "expansion", "L_layers", "H_cycles", "L_cycles", "halt_max_steps",
         "pos_encodings", "mlp_t", "puzzle_emb_len", "puzzle_emb_ndim", "num_puzzle_identifiers", "forward_dtype")
@@ -217,11 +173,9 @@ def cmd_init(args: argparse.Namespace) -> None:
     print(save_checkpoint(model, config, args.output, provenance=provenance))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m solver", description="Tiny Recursive Model solver.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("solve", help="solve puzzles, printing every supervision step")
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `solve`, `info`, `convert` and `init` to the solver command line."""
+    p = subparsers.add_parser("solve", help="solve puzzles, printing every supervision step")
     p.add_argument("--checkpoint", required=True, help="checkpoint file (step_N or .safetensors) or demo:KIND")
     p.add_argument("--kind", choices=KINDS, help="puzzle kind (required for reference checkpoints whose "
                                                  "data path does not name it)")
@@ -235,19 +189,19 @@ def build_parser() -> argparse.ArgumentParser:
                                                "when other processes keep cores busy)")
     p.set_defaults(func=cmd_solve)
 
-    p = sub.add_parser("info", help="describe a checkpoint")
+    p = subparsers.add_parser("info", help="describe a checkpoint")
     p.add_argument("path")
     p.add_argument("--kind", choices=KINDS)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("convert", help="reference step_N <-> project .safetensors (direction from SRC)")
+    p = subparsers.add_parser("convert", help="reference step_N <-> project .safetensors (direction from SRC)")
     p.add_argument("src")
     p.add_argument("dst", help="project .safetensors file, or reference step_N file / directory")
     p.add_argument("--kind", choices=KINDS)
     p.set_defaults(func=cmd_convert)
 
-    p = sub.add_parser("init", help="write a randomly initialised (untrained) checkpoint")
+    p = subparsers.add_parser("init", help="write a randomly initialised (untrained) checkpoint")
     p.add_argument("--kind", choices=KINDS, required=True)
     p.add_argument("--output", required=True)
     p.add_argument("--seed", type=int, default=0)
@@ -269,26 +223,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--field", type=int, help="maze models: side of the square field (3-30, default 30); the model "
                                              "takes mazes up to that size")
     p.set_defaults(func=cmd_init)
-
-    from solver import demo_recipes, evaluate, test_time, train
-    from solver.datasets import cli as datasets_cli
-
-    datasets_cli.register(sub)
-    train.register(sub)
-    evaluate.register(sub)
-    demo_recipes.register(sub)
-    test_time.register(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        args.func(args)
-    except (UsageError, ValueError) as e:  # PuzzleError and CheckpointError are ValueErrors too
-        print("error: " + " ".join(str(e).split()), file=sys.stderr)  # always one line
-        return 2
-    except BrokenPipeError:  # `| head` closed the pipe: not an error worth a traceback
-        sys.stderr.close()
-        return 0
-    return 0
