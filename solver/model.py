@@ -196,7 +196,11 @@ class PuzzleEmbedding(nn.Module):
 
 
 class TRM(nn.Module):
-    """TRM with its input embedding, the shared reasoning net, and the answer and halting heads."""
+    """TRM with its input embedding, the shared reasoning net, and the answer and halting heads.
+
+    It has no forward(): its parts (`embed`, `cycle`, `readout`) are driven by the step loops, without
+    gradients in solver/inference.py and with them through the last cycle in solver/supervision.py.
+    """
 
     H_init: torch.Tensor  # buffers, registered in __init__
     L_init: torch.Tensor
@@ -254,13 +258,6 @@ class TRM(nn.Module):
         logits = self.lm_head(z_H[:, self.config.prefix_len:])
         q_halt = self.q_head(z_H[:, 0]).float()[:, 0]
         return logits, q_halt
-
-    def forward(self, z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One supervision step: returns the new (z_H, z_L), answer logits and halting logit."""
-        for _ in range(self.config.H_cycles):
-            z_H, z_L = self.cycle(z_H, z_L, x)
-        return (z_H, z_L, *self.readout(z_H))
 
     def num_parameters(self, include_puzzle_emb: bool = False) -> int:
         """Trained parameters; the puzzle table (a buffer, sometimes huge) counts only when asked."""

@@ -23,7 +23,7 @@ One row per augmentation, not one shared by all (`shared=True` measures the othe
 the demonstrations, so the row alone must say what to do, and a colour permutation or a rotation of a task
 is in general another task (recolour red to blue becomes recolour p(red) to p(blue)): one shared row would
 have to name K different rules at once. The reference learns one row per augmentation for this reason.
-Measured on an untrained tiny checkpoint (hidden 32; no trained ARC checkpoint exists yet), 4 views of a
+Measured on an untrained tiny checkpoint (hidden 32; before any ARC demo was trained), 4 views of a
 2-pair task, 40 updates at lr 0.05: the first supervision step's loss on the demonstrations went from 2.820
 (zero rows) to 2.459 with a row per augmentation and to 2.540 with one shared row. A random network says
 little about answers; a trained checkpoint is needed to compare pass@2.
