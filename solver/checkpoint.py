@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from solver.config import KIND_SHAPES, KINDS, TRMConfig
+from solver.devices import compute_dtype
 from solver.model import TRM
 
 FORMAT_NAME = "trm-playground/1"
@@ -443,17 +444,21 @@ def read_checkpoint(path: str | os.PathLike, *, kind: str | None = None
 
 
 def load_checkpoint(path: str | os.PathLike, *, device: str | torch.device | None = None,
-                    dtype: torch.dtype | None = None, kind: str | None = None) -> tuple[TRM, TRMConfig]:
+                    dtype: torch.dtype | str | None = None, kind: str | None = None) -> tuple[TRM, TRMConfig]:
     """The model and config of a checkpoint in either format, ready for `solve_steps`.
 
-    device defaults to the CPU; dtype to float32 on a CPU (bf16 is ~8x slower there) and to the dtype the
-    model was trained in elsewhere. `kind` is needed only for a reference checkpoint whose data path does
-    not name the puzzle kind. Raises CheckpointError for anything wrong with the file.
+    device defaults to the CPU; dtype to float32 on a CPU (it reproduces the reference's answers) and to
+    the dtype the model was trained in elsewhere. A dtype may be named by one of solver.devices'
+    COMPUTE_DTYPES ("auto": bf16 where the checkpoint was trained in it and the CPU has native bf16).
+    `kind` is needed only for a reference checkpoint whose data path does not name the puzzle kind.
+    Raises CheckpointError for anything wrong with the file.
     """
     device = torch.device(device or "cpu")
     tensors, config, _ = read_checkpoint(path, kind=kind)
     if dtype is None:
-        dtype = torch.float32 if device.type == "cpu" else getattr(torch, config.forward_dtype)
+        dtype = "float32" if device.type == "cpu" else "checkpoint"
+    if isinstance(dtype, str):
+        dtype = compute_dtype(dtype, device=device, trained=config.forward_dtype)
     return build_model(tensors, config, device=device, dtype=dtype, where=str(path)), config
 
 

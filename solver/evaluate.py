@@ -309,11 +309,12 @@ def evaluate_model(model: TRM, split: PuzzleSplit, *, limit: int | None = None, 
 
 def evaluate_checkpoint(checkpoint: str, dataset: str, *, split: str = "test", limit: int | None = None,
                         batch_size: int = 128, steps: int | None = None, device: str = "cpu",
-                        progress: Callable[[int, int], None] | None = None, **test_time: Any) -> dict[str, Any]:
-    model, config = load_checkpoint(checkpoint, device=device)
+                        dtype: str | None = None, progress: Callable[[int, int], None] | None = None,
+                        **test_time: Any) -> dict[str, Any]:
+    model, config = load_checkpoint(checkpoint, device=device, dtype=dtype)
     figures = evaluate_model(model, load_split(dataset, split), limit=limit, batch_size=batch_size, steps=steps,
                              progress=progress, **test_time)
-    return {"checkpoint": str(checkpoint), **figures}
+    return {"checkpoint": str(checkpoint), "dtype": str(model.dtype).removeprefix("torch."), **figures}
 
 
 def record_evaluation(checkpoint: str | Path, figures: dict[str, Any]) -> Path:

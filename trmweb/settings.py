@@ -235,10 +235,11 @@ TRM_CHECKPOINT_CACHE_BYTES = env_int("TRM_CHECKPOINT_CACHE_BYTES", 50 * 2**30, m
 # Each worker process loads the active checkpoints as it starts (puzzles/tasks.py), so the first job after
 # a start costs what the tenth does.
 TRM_PRELOAD_CHECKPOINTS = env_bool("TRM_PRELOAD_CHECKPOINTS", True)
-# Compute dtype of models a worker runs on a CPU: float32 (exact, the default) or `checkpoint`, the dtype
-# the checkpoint was trained in (bf16 for the published ones, as the reference evaluates them). On a CPU
-# with native bf16 (AVX512-BF16, AMX) that is 1.2 to 3.8x faster; see bench/README.md.
-TRM_CPU_DTYPE = env_choice("TRM_CPU_DTYPE", "float32", ("float32", "checkpoint"))
+# Compute dtype of models a worker runs on a CPU (solver/devices.py): float32 (exact, the default),
+# bfloat16, `checkpoint` (the dtype the checkpoint was trained in: bf16 for the published ones, as the
+# reference evaluates them) or `auto` (bf16 where the checkpoint was trained in it and the CPU has native
+# bf16, AVX512-BF16 or AMX: 1.2 to 3.8x faster there; see bench/README.md).
+TRM_CPU_DTYPE = env_choice("TRM_CPU_DTYPE", "float32", ("float32", "bfloat16", "checkpoint", "auto"))
 # Each worker looks this often for accepted jobs whose queue message is missing (Redis was down at
 # submit, or restarted without persistence) and queues them again; a message is presumed lost when it
 # has waited TRM_REQUEUE_AFTER seconds.

@@ -13,12 +13,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from typing import TYPE_CHECKING
-
 from django.conf import settings
-
-if TYPE_CHECKING:
-    import torch
 
 # solver.checkpoint and torch are imported where a model is read, not here: the web process imports this
 # module (checkpoint_file) and never loads a model.
@@ -35,17 +30,6 @@ def checkpoint_file(path: str) -> Path:
     return file if file.is_absolute() else Path(settings.BASE_DIR) / file
 
 
-def compute_dtype(file: Path, device: str) -> torch.dtype | None:
-    """None (load_checkpoint's choice: fp32 on a CPU) unless TRM_CPU_DTYPE asks for the trained dtype."""
-    import torch
-
-    from solver.checkpoint import checkpoint_info
-
-    if device != "cpu" or settings.TRM_CPU_DTYPE == "float32":
-        return None
-    return getattr(torch, checkpoint_info(file)["config"]["forward_dtype"])
-
-
 def cached_model(path: str, content_hash: str, *, device: str = "cpu"):
     """(model, config) for a checkpoint on `device`, loading it on first use (from the web when this machine
     does not have its file: puzzles/services/checkpoint_transfer.py)."""
@@ -59,7 +43,8 @@ def cached_model(path: str, content_hash: str, *, device: str = "cpu"):
             return _cache[key]
         started = time.monotonic()
         file = checkpoint_local_path(path, content_hash)
-        loaded = load_checkpoint(file, device=device, dtype=compute_dtype(file, device))
+        # On a CPU, TRM_CPU_DTYPE (solver.devices.compute_dtype reads it); elsewhere the trained dtype.
+        loaded = load_checkpoint(file, device=device, dtype=settings.TRM_CPU_DTYPE if device == "cpu" else None)
         logger.info("loaded checkpoint %s on %s in %.2f s", file.name, device, time.monotonic() - started)
         _cache[key] = loaded
         while len(_cache) > CACHE_SIZE:

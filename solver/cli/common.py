@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 
 from solver.limits import DEFAULT_HALT_THRESHOLD, DEFAULT_NOISE_SCALE, SELECTIONS
 
+# solver.devices.COMPUTE_DTYPES, written out: importing that module loads torch, which a parser must not.
+COMPUTE_DTYPES = ("float32", "bfloat16", "checkpoint", "auto")
+
 if TYPE_CHECKING:
     import torch
 
@@ -51,3 +54,11 @@ def add_test_time_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--select", choices=SELECTIONS, default="halt",
                    help="how a puzzle's answer is chosen among its trajectories: the most confident halting "
                         "head (default) or the most common answer")
+
+
+def add_dtype_option(p: argparse.ArgumentParser) -> None:
+    """--dtype (solve, evaluate, fit-solve)."""
+    p.add_argument("--dtype", choices=COMPUTE_DTYPES, default=None,
+                   help="what the model computes in: float32 (the default on a CPU: the reference's answers bit "
+                        "for bit), bfloat16, checkpoint (the dtype it was trained in; the default on a GPU) or "
+                        "auto (bf16 where it was trained in bf16 and the CPU has native bf16, else float32)")

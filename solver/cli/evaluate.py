@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from solver.cli.common import add_test_time_options
+from solver.cli.common import add_dtype_option, add_test_time_options
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -31,7 +31,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     try:
         figures = evaluate_checkpoint(args.checkpoint, args.dataset, split=args.split, limit=args.limit,
                                       batch_size=args.batch_size, steps=args.steps, device=args.device,
-                                      progress=progress, halt=args.halt, samples=args.samples, views=args.views,
+                                      dtype=args.dtype, progress=progress, halt=args.halt, samples=args.samples, views=args.views,
                                       seed=args.seed, noise=args.noise, selection=args.select)
     except LimitError as e:
         raise ValueError(f"--{e.field} {e.reason}") from None
@@ -53,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, help="evaluate only the first N puzzles")
     p.add_argument("--batch-size", dest="batch_size", type=int, default=128)
     add_test_time_options(p)
+    add_dtype_option(p)
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from solver.cli.common import parse_device, read_input
+from solver.cli.common import add_dtype_option, parse_device, read_input
 from solver.limits import BUDGETS
 
 
@@ -26,7 +26,7 @@ def cmd_fit_solve(args: argparse.Namespace) -> None:
     device = parse_device(args.device)
     budget = fit_budget(device.type, augmentations=args.augmentations, fit_steps=args.fit_steps)
     task = read_task(read_input(args.input))
-    model, config = load_checkpoint(args.checkpoint, device=device, kind="arc")
+    model, config = load_checkpoint(args.checkpoint, device=device, dtype=args.dtype, kind="arc")
     if config.kind != "arc":
         raise ValueError(f"fit-solve answers ARC tasks; the checkpoint is a {config.kind} model")
     if args.steps is not None and args.steps < 1:
@@ -64,5 +64,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    add_dtype_option(p)
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.set_defaults(func=cmd_fit_solve)

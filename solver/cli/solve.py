@@ -11,7 +11,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from solver.cli.common import UsageError, add_test_time_options, parse_device, read_input
+from solver.cli.common import UsageError, add_dtype_option, add_test_time_options, parse_device, read_input
 from solver.codecs import CANVAS, MIN_MAZE_FIELD, Codec, Grid, codec_for, maze_field
 from solver.config import KINDS, POS_ENCODINGS
 
@@ -76,7 +76,8 @@ def cmd_solve(args: argparse.Namespace) -> None:
         if args.threads < 1:
             raise UsageError("--threads must be at least 1")
         torch.set_num_threads(args.threads)
-    model, config = load_checkpoint(args.checkpoint, device=parse_device(args.device), kind=args.kind)
+    model, config = load_checkpoint(args.checkpoint, device=parse_device(args.device), dtype=args.dtype,
+                                    kind=args.kind)
     if args.kind is not None and args.kind != config.kind:
         raise UsageError(f"--kind {args.kind} does not match the checkpoint, which is a {config.kind} model")
     try:
@@ -182,6 +183,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--input", required=True, help="puzzle file, or - for stdin")
     p.add_argument("--puzzle-id", type=int, default=0, help="puzzle identifier (ARC task/augmentation); 0 = blank")
     add_test_time_options(p)
+    add_dtype_option(p)
     p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
     p.add_argument("--frames", action="store_true", help="also output the answer after each H cycle")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")

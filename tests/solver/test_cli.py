@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from solver.cli import main
 from tests.solver.test_codecs import MAZE, SUDOKU
@@ -67,6 +68,30 @@ def test_solve_jsonl_one_puzzle(checkpoints, tmp_path):
     assert isinstance(first["q_halt_logit"], float) and 0 < first["halt_prob"] < 1
     assert len(first["grid"]) == 9 and all(len(row) == 9 for row in first["grid"])
     assert len(first["confidence"]) == 81 and first["seconds"] >= 0
+
+
+def test_solve_computes_in_the_dtype_asked_for(checkpoints, tmp_path, capsys, monkeypatch):
+    from solver import devices
+
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text("\n".join(SUDOKU[i:i + 9] for i in range(0, 81, 9)))
+    loaded = []  # the dtype of every model solve loads
+
+    def compute_dtype_seen(*args, **kwargs):
+        loaded.append(devices.compute_dtype(*args, **kwargs))
+        return loaded[-1]
+
+    monkeypatch.setattr("solver.checkpoint.compute_dtype", compute_dtype_seen)
+    base = ["solve", "--checkpoint", str(checkpoints["sudoku"]), "--input", str(puzzle), "--steps", "1"]
+
+    for dtype in (None, "bfloat16", "checkpoint"):
+        assert main(base + (["--dtype", dtype] if dtype else [])) == 0
+        assert json.loads(capsys.readouterr().out.splitlines()[0])["step"] == 1
+    assert loaded == [torch.float32, torch.bfloat16, torch.bfloat16]  # init's checkpoints are trained in bf16
+    assert main(base + ["--dtype", "auto"]) == 0
+    assert loaded[-1] == (torch.bfloat16 if devices.cpu_has_native_bf16() else torch.float32)
+    with pytest.raises(SystemExit):
+        main(base + ["--dtype", "float8"])
 
 
 def test_solve_batch_of_mazes_with_index_and_frames(checkpoints, tmp_path):
