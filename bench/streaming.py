@@ -16,6 +16,11 @@ arrived. The stage times each step message carries (puzzles/messages.py) split t
     consumer -> client arrival - relayed_at         JSON, daphne, the socket, the client's thread
     total              arrival - computed_at
 
+What a person waits for first, submit -> first step on the socket: for the first job after the playground
+started (the warm-up job: the worker had just started, with its checkpoints preloaded unless --no-preload)
+and for every later job (median and p99). `--no-preload` starts the worker without TRM_PRELOAD_CHECKPOINTS,
+so its first job loads the checkpoint: the difference is what preloading saves.
+
 Steps saved before their viewer's socket opened come by replay and carry no worker times; after the jobs,
 every stream is read again (all replay) for the replay's consumer -> client figure. Baselines, measured in
 the same run just before the jobs against the same servers: a Redis PING and a PUBLISH -> SUBSCRIBE round
@@ -76,9 +81,10 @@ def read_steps(url: str) -> tuple[list[dict], int]:
 def one_client(base: str, ws_base: str, body: dict, jobs: int, streams: list, errors: list) -> None:
     for _ in range(jobs):
         try:
+            submitted = time.time()
             job = post(base, body)
             steps, batch_size = read_steps(ws_base + job["stream"])
-            streams.append((job["stream"], steps, batch_size))
+            streams.append((job["stream"], steps, batch_size, steps[0]["arrival"] - submitted if steps else None))
         except urllib.error.HTTPError as error:  # the answer says why (a bad --steps, a limit)
             errors.append(f"HTTP {error.code}: {error.read().decode(errors='replace')[:300]}")
         except Exception as error:  # counted and printed: a failing stack must not read as a fast one
@@ -86,7 +92,8 @@ def one_client(base: str, ws_base: str, body: dict, jobs: int, streams: list, er
 
 
 def run_clients(base: str, ws_base: str, body: dict, jobs: int, clients: int) -> tuple[list, list]:
-    """(stream path, steps, batch size) of every job, and the errors; `jobs` shared out among `clients` threads."""
+    """(stream path, steps, batch size, seconds from submit to the first step) of every job, and the errors;
+    `jobs` shared out among `clients` threads."""
     streams, errors = [], []
     shares = [jobs // clients + (i < jobs % clients) for i in range(clients)]
     threads = [threading.Thread(target=one_client, args=(base, ws_base, body, share, streams, errors))
@@ -184,12 +191,24 @@ def embedded_redis_url(log_path: Path) -> str:
     return found.group(1)
 
 
+def wait_for_the_worker(log_path: Path, timeout: float = 180) -> None:
+    """Until Celery says the worker is ready (the page answers before it does): the first job's wait is then
+    the worker's and its model's, not the worker process's start-up."""
+    deadline = time.monotonic() + timeout
+    while not re.search(r"celery@\S+ ready", log_path.read_text(errors="replace")):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the worker did not say it was ready within {timeout:.0f} s (see {log_path})")
+        time.sleep(0.2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--clients", type=int, default=4, help="threads that each submit and watch jobs in turn")
     parser.add_argument("--steps", type=int, help="steps per job (default: all of the active checkpoint's, "
                                                   "8 for the shipped Sudoku demo)")
+    parser.add_argument("--no-preload", action="store_true", help="start the worker without preloading the "
+                                                                  "active checkpoints (TRM_PRELOAD_CHECKPOINTS=0)")
     parser.add_argument("--database", help="a PostgreSQL server URL to use instead of SQLite (a private "
                                            "database is created on it and dropped afterwards)")
     args = parser.parse_args()
@@ -197,32 +216,39 @@ def main() -> None:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="trm-streaming-") as folder, private_database(args.database) as database:
         folder = Path(folder)
-        overrides = {"TRM_TORCH_THREADS": "1", "TRM_WORKER_CONCURRENCY": "1"}
+        overrides = {"TRM_TORCH_THREADS": "1", "TRM_WORKER_CONCURRENCY": "1",
+                     "TRM_PRELOAD_CHECKPOINTS": "0" if args.no_preload else "1"}
         if database:
             overrides["DATABASE_URL"] = database
         playground = start_playground(port, folder, overrides)
         try:
             base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
             body = {"kind": "sudoku", "puzzle": PUZZLES["sudoku"], "steps": args.steps}  # None: the checkpoint's
-            _, failed = run_clients(base, ws_base, body, 1, 1)  # warm-up: the worker is up, the checkpoint loaded
+            wait_for_the_worker(folder / "playground.log")
+            # The warm-up job, the first after the start: afterwards the worker is up and the checkpoint loaded.
+            warm_up, failed = run_clients(base, ws_base, body, 1, 1)
             if failed:
                 raise SystemExit(f"the warm-up job failed: {failed[0]}")
             load_before = os.getloadavg()[0]
             baselines = {**redis_baselines(embedded_redis_url(folder / "playground.log")),
                          "INSERT + COMMIT": database_baseline(database, folder / "db.sqlite3")}
             streams, errors = run_clients(base, ws_base, body, args.jobs, args.clients)
-            replay = [m for path, _, _ in streams for m in read_steps(ws_base + path)[0]]
-            first_viewing = [m for _, steps, _ in streams for m in steps]
+            replay = [m for path, *_ in streams for m in read_steps(ws_base + path)[0]]
+            first_viewing = [m for _, steps, *_ in streams for m in steps]
             live = [m for m in first_viewing if "computed_at" in m]
             steps_per_job = len(streams[0][1]) if streams else 0
             print(f"{args.jobs} Sudoku jobs of {steps_per_job} steps from {args.clients} clients, database "
                   f"{'PostgreSQL' if database else 'SQLite'}, load average {load_before:.2f} at the start "
                   f"and {os.getloadavg()[0]:.2f} at the end")
-            sizes = [size for _, _, size in streams]
+            sizes = [size for _, _, size, _ in streams]
             print(f"jobs done: {len(streams)} of {args.jobs}, in batches of median {statistics.median(sizes or [0])} "
                   f"(largest {max(sizes, default=0)}); errors: {len(errors)}")
             for error in errors[:5]:
                 print("  error:", error)
+            later = [first for *_, first in streams if first is not None]
+            print(f"submit -> first step on the socket (ms): first job after the start "
+                  f"({'no preload' if args.no_preload else 'checkpoints preloaded'}) {warm_up[0][3] * 1000:.0f}; "
+                  f"later jobs median / p99 {milliseconds(later)}")
             report(live, len(first_viewing) - len(live), replay, baselines)
         finally:
             playground.send_signal(signal.SIGTERM)

@@ -32,7 +32,9 @@ batch used; both follow the same schedule (linear warm-up to their base rate, th
 An exponential moving average of the weights is what the checkpoint holds (`ema: true`).
 
 Files written to `checkpoint_path`: `model.safetensors` (project format, EMA weights, provenance with the
-data, steps, config and train metrics), `config.yaml` (the resolved config) and `resume.pt` (weights,
+data, steps, config and train metrics), `config.yaml` (the resolved config), `metrics.jsonl` (one JSON
+line per logged window: step, losses, accuracies, halting, learning rate, training seconds; and one per
+held-out evaluation, `held_out`; `python -m solver plot-metrics` draws them) and `resume.pt` (weights,
 optimiser and EMA state, carried batch, random state and data position; read back with
 `torch.load(weights_only=True)`). `--resume` continues from `resume.pt` exactly where it stopped: on a CPU
 the losses that follow are the same as in an uninterrupted run. Ctrl-C or SIGTERM stops the run after the
@@ -65,6 +67,7 @@ from solver.config import TRMConfig
 from solver.data import BatchPosition, PuzzleSplit, batches_per_epoch, load_split, train_batches
 from solver.devices import DeviceError, device_named
 from solver.losses import LOSS_FUNCTIONS, Q_HALT_LOSS_WEIGHT, act_loss
+from solver.metrics_plot import METRICS_FILE
 from solver.model import TRM, init_weights
 from solver.optim import EMA, AdamAtan2, lr_at, sparse_sign_sgd_
 from solver.supervision import HALT_EXPLORATION_PROB, Carry, supervision_step
@@ -325,6 +328,28 @@ def starting_weights(path: str, model_config: TRMConfig) -> tuple[dict[str, torc
     return {name: t.float() for name, t in tensors.items()}, history
 
 
+class MetricsLog:
+    """checkpoint_path/metrics.jsonl: what the log lines say, as data, one JSON object a line.
+
+    A run that resumes first drops the lines past the update it resumes at (written after its last save, by
+    a session that was then stopped), so that the file has each update once.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def truncate_after(self, step: int) -> None:
+        if not self.path.exists():
+            return
+        kept = [line for line in self.path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+        self.path.write_text("".join(line + "\n" for line in kept))
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as file:
+            file.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+
 class Trainer:
     """One training run: model, optimisers, EMA, carried batch, data stream and bookkeeping."""
 
@@ -359,6 +384,7 @@ class Trainer:
         self.evaluation: dict[str, Any] | None = None
         self.stop_requested = False
         self.losses: list[float] = []  # loss of every update of this session
+        self.metrics_log = MetricsLog(self.directory / METRICS_FILE)
         self._clock = time.perf_counter()  # training time since self.seconds was last brought up to date
         self._between_updates = True  # whether the state in memory is consistent (safe to save)
 
@@ -476,6 +502,8 @@ class Trainer:
         self.seconds = float(state["seconds"])
         self.started_from = state.get("started_from")
         self.last_metrics = dict(state["train_metrics"])
+        if self.process.is_main:
+            self.metrics_log.truncate_after(self.step)
         if state["carry"] and self.process.is_main:
             self.carry = Carry.from_state_dict(state["carry"], device)
             self.exploration.set_state(state["exploration_rng"])
@@ -563,11 +591,19 @@ class Trainer:
             self.evaluation = self.evaluate_held_out()
             if self.evaluation is not None:
                 self.log(f"held-out: {headline(self.evaluation)}")
+                self._record_held_out(self.evaluation)
         path = self.save()
         if self.process.is_main:
             self.log(f"saved {path} (update {self.step})")
         return TrainResult(checkpoint=path, step=self.step, losses=self.losses, metrics=self.last_metrics,
                            evaluation=self.evaluation)
+
+    def _training_seconds(self) -> float:
+        return self.seconds + time.perf_counter() - self._clock
+
+    def _record_held_out(self, figures: dict[str, Any]) -> None:
+        kept = {k: v for k, v in figures.items() if not isinstance(v, (dict, list))}  # the headline numbers
+        self.metrics_log.write({"step": self.step, "seconds": round(self._training_seconds(), 3), "held_out": kept})
 
     def _bank_time(self) -> None:
         now = time.perf_counter()
@@ -593,6 +629,9 @@ class Trainer:
                 self.last_metrics["lr"] = float(metrics["lr"])
                 rate = (self.step - window_start[1]) / max(time.perf_counter() - window_start[0], 1e-9)
                 self.log(progress_line(self.step, self.total_steps, self.last_metrics, rate))
+                self.metrics_log.write({"step": self.step, "seconds": round(self._training_seconds(), 3),
+                                        "updates_per_second": round(rate, 4), "loss": round(window_loss(self.last_metrics), 6),
+                                        **self.last_metrics})
                 window, window_start = MetricWindow(), (time.perf_counter(), self.step)
             if on_step is not None:
                 on_step(self.step, loss, metrics)
@@ -600,6 +639,7 @@ class Trainer:
                 figures = self.evaluate_held_out()
                 if figures is not None:
                     self.log(f"held-out at step {self.step}: {headline(figures)}")
+                    self._record_held_out(figures)
             if config.checkpoint_every and self.step % config.checkpoint_every == 0:
                 self._bank_time()
                 self.save()
@@ -607,10 +647,14 @@ class Trainer:
                 raise KeyboardInterrupt
 
 
+def window_loss(m: dict[str, float]) -> float:
+    """The loss the updates since the last log line minimised, per puzzle: answer plus weighted halting."""
+    return m.get("lm_loss", 0.0) + Q_HALT_LOSS_WEIGHT * m.get("q_halt_loss", 0.0)
+
+
 def progress_line(step: int, total: int, m: dict[str, float], rate: float) -> str:
     """One log line: loss and accuracies of the updates since the last line, speed and time left."""
-    loss = m.get("lm_loss", 0.0) + Q_HALT_LOSS_WEIGHT * m.get("q_halt_loss", 0.0)
-    return (f"step {step}/{total} | loss {loss:.4f} | acc {m.get('accuracy', 0):.3f}"
+    return (f"step {step}/{total} | loss {window_loss(m):.4f} | acc {m.get('accuracy', 0):.3f}"
             f" | exact {m.get('exact_accuracy', 0):.3f} | q_halt_acc {m.get('q_halt_accuracy', 0):.3f}"
             f" | halt@ {m.get('steps', 0):.1f} | lr {m['lr']:.2e} | {rate:.2f} upd/s"
             f" | eta {_format_seconds((total - step) / max(rate, 1e-9))}")
@@ -639,7 +683,7 @@ def train(config: TrainConfig, *, resume: bool = False, process: Process | None 
     elif existing.exists():
         raise TrainConfigError(f"{trainer.directory} already holds a run ({existing}); pass --resume to continue "
                                "it, or choose another checkpoint_path")
+    elif trainer.process.is_main:
+        trainer.metrics_log.truncate_after(0)  # a new run: no lines of one that never saved
     return trainer.run(on_step)
 
-
-# ------------------------------------------------------------------------------------ command line

@@ -3,13 +3,18 @@
     python -m solver solve --checkpoint PATH|demo:KIND --kind sudoku|maze|arc --input FILE
                            [--puzzle-id N] [--steps N] [--format jsonl|text] [--frames] [--device cpu]
                            [--halt [THRESHOLD]] [--samples K] [--views V] [--seed N] [--noise S]
-                           [--select halt|vote]
+                           [--select halt|vote] [--dtype float32|bfloat16|checkpoint|auto]
     python -m solver info PATH [--kind K] [--json]
     python -m solver convert SRC DST [--kind K]
     python -m solver fit-solve --checkpoint PATH --input TASK.json [--augmentations K] [--fit-steps N]
                                [--format jsonl|text]   (an ARC task: fit, solve under augmentations, vote)
     python -m solver init --kind K --output PATH [--hidden-size N --num-heads N --H-cycles N --L-cycles N
                           --mlp-t/--no-mlp-t --pos-encodings rope|learned|none --seed N ...]
+    python -m solver build-dataset sudoku|maze|arc --output-dir DIR [...]     (solver/cli/datasets.py)
+    python -m solver train --config CONFIG.yaml [KEY=VALUE ...] [--resume]    (solver/train.py)
+    python -m solver evaluate CHECKPOINT DATASET [...]                        (solver/evaluate.py)
+    python -m solver demo-train sudoku|maze|arc [--install]                   (solver/demo_recipes.py)
+    python -m solver plot-metrics RUN_DIR [--output PNG]   (the curves of a run's metrics.jsonl, as a PNG)
 
 `solve --format jsonl` prints one JSON object per supervision step (and per puzzle when the input holds
 several, with its 0-based `index`) as soon as the step is computed. `--input -` reads stdin. Any problem
@@ -33,7 +38,7 @@ from typing import Sequence
 from solver.cli.common import UsageError
 
 # Each module's register() adds its commands; a module imports the library only when its command runs.
-COMMAND_MODULES = ("solve", "datasets", "train", "evaluate", "demo", "fit_solve")
+COMMAND_MODULES = ("solve", "datasets", "train", "evaluate", "demo", "fit_solve", "plot_metrics")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,8 @@ from solver.data import BatchPosition, load_split, train_batches
 from solver.losses import IGNORE_LABEL_ID, act_loss, stablemax_cross_entropy
 from solver.optim import AdamAtan2, EMA, lr_at, sparse_sign_sgd_
 from solver.cli.train import register
+from solver.cli import main
+from solver.metrics_plot import read_metrics
 from solver.train import Trainer, TrainConfigError, load_train_config, train
 from tests.solver.conftest import tiny_model
 
@@ -246,6 +248,40 @@ def test_resume_after_interruption_gives_the_same_losses(tmp_path, one_thread):
     b, _ = load_checkpoint(resumed.checkpoint)
     for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(x, y), name
+
+
+def test_training_writes_its_metrics_and_plot_metrics_draws_them(tmp_path, one_thread):
+    data = write_sudoku_dataset(tmp_path / "data")
+    run = tmp_path / "run"
+    result = train(tiny_config(data, run, max_steps=6, log_every=2, eval_at_end=True), log=lambda _: None)
+
+    windows, held_out = read_metrics(run)
+    assert [w["step"] for w in windows] == [2, 4, 6]
+    assert windows[-1]["lr"] == result.metrics["lr"] and windows[-1]["accuracy"] == result.metrics["accuracy"]
+    assert windows[0]["seconds"] <= windows[-1]["seconds"] and windows[-1]["loss"] > 0
+    assert [h["step"] for h in held_out] == [6]
+    assert held_out[0]["held_out"]["exact_accuracy"] == result.evaluation["exact_accuracy"]
+
+    assert main(["plot-metrics", str(run)]) == 0
+    png = (run / "metrics.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 20_000
+    assert main(["plot-metrics", str(tmp_path / "data")]) == 2  # no metrics there: one line, exit 2
+
+
+def test_a_resumed_run_has_each_logged_update_once_in_its_metrics(tmp_path, one_thread):
+    data = write_sudoku_dataset(tmp_path / "data")
+    config = tiny_config(data, tmp_path / "run", max_steps=12, log_every=3, checkpoint_every=4, eval_at_end=False)
+
+    def power_cut(step, loss, metrics):
+        if step == 10:  # after the line of update 9, before any save past update 8
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError):
+        train(config, on_step=power_cut, log=lambda _: None)
+    assert [w["step"] for w in read_metrics(tmp_path / "run")[0]] == [3, 6, 9]
+    train(config, resume=True, log=lambda _: None)  # from update 8: update 9 runs, and is logged, again
+
+    assert [w["step"] for w in read_metrics(tmp_path / "run")[0]] == [3, 6, 9, 12]
 
 
 def test_training_can_start_from_a_checkpoints_weights_and_records_it(tmp_path, one_thread):
