@@ -145,6 +145,38 @@ def test_a_sudoku_solve_charts_judges_and_plays_every_step(stack, active_checkpo
     assert page.locator("#halt-prob").inner_text() == f"{steps[3]['halt_prob']:.3f}"
 
 
+def test_the_steps_show_cells_right_beside_the_halting_chart_and_copy_as_csv(stack, active_checkpoints, browser):
+    job, steps = solved_job(stack, "sudoku", {"grid": PUZZLE})
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.base_url)
+    page = context.new_page()
+    try:
+        open_finished(page, f"{stack.base_url}/jobs/{job['id']}/")
+
+        # One dashed point per step at its share of cells right, on the halting chart's 0-1 scale.
+        shares = page.eval_on_selector_all("#halting-chart circle.right-point", "points => points.map((p) => Number(p.getAttribute('cy')))")
+        assert len(shares) == STEPS
+        expected_y = page.evaluate("(rights) => rights.map((r) => new HaltingChart(null, {maxSteps: 6}).y(r / 81))",
+                                   [agreeing(step["grid"]) for step in steps])
+        assert shares == pytest.approx(expected_y)
+        assert f"cells right at each step ({agreeing(steps[-1]['grid'])} of 81 at the last)" in page.locator("#halting-note").inner_text()
+
+        page.locator("details.timings summary").click()
+        assert page.locator("#right-heading").inner_text() == "Cells right"
+        column = page.eval_on_selector_all("#timings-body tr", "rows => rows.map((row) => row.cells[2].textContent)")
+        assert column == [f"{agreeing(step['grid'])}/81" for step in steps]
+
+        page.get_by_role("button", name="Copy as CSV").click()
+        page.locator("#csv-note", has_text=f"Copied {STEPS} steps").wait_for()
+        lines = page.evaluate("navigator.clipboard.readText()").splitlines()
+        assert lines[0] == "step,halt_prob,q_halt_logit,right,of,seconds"
+        assert [(int(line.split(",")[0]), float(line.split(",")[1])) for line in lines[1:]] == [
+            (step["step"], step["halt_prob"]) for step in steps]
+        assert [int(line.split(",")[3]) for line in lines[1:]] == [agreeing(step["grid"]) for step in steps]
+    finally:
+        context.close()
+
+
 def test_the_job_page_on_a_phone_and_in_the_dark(stack, active_checkpoints, browser):
     job, _steps = solved_job(stack, "sudoku", {"grid": PUZZLE})
     url = f"{stack.base_url}/jobs/{job['id']}/"

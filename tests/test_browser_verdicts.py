@@ -158,3 +158,36 @@ def test_an_arc_task_with_several_tests_judges_each_and_one_without_outputs_is_u
 
     unknown = {"train": ARC_TASK["train"], "test": [{"input": [[0, 2], [0, 0]]}]}
     assert judge("arc", unknown, {"grid": [[2, 2], [2, 2]]})["status"] == "unknown"
+
+
+def cells_right(judge, kind, puzzle, step):
+    """verdicts.js's cellsRight on a step: what the job page charts and tabulates per step."""
+    return judge.page.evaluate("([kind, puzzle, step]) => cellsRight(kind, puzzle, verdictReference(kind, puzzle), step)",
+                               [kind, puzzle, step])
+
+
+def test_cells_right_counts_what_the_verdict_checks(judge):
+    answer = rows(SOLUTION)
+    assert cells_right(judge, "sudoku", {"grid": rows(PUZZLE)}, {"grid": answer}) == {"right": 81, "of": 81, "label": "cells right"}
+    answer[8][8], answer[0][0] = 5, 0
+    assert cells_right(judge, "sudoku", {"grid": rows(PUZZLE)}, {"grid": answer})["right"] == 79
+    several = [[0] * 9 for _ in range(9)]
+    assert cells_right(judge, "sudoku", {"grid": several}, {"grid": rows(SOLUTION)}) is None  # nothing to count against
+
+    assert cells_right(judge, "arc", ARC_TASK, {"grid": [[2, 0], [2, 1]]}) == {"right": 2, "of": 4, "label": "cells right"}
+    assert cells_right(judge, "arc", ARC_TASK, {"grid": [[2, 2, 2]]})["right"] == 0  # the wrong size
+    assert cells_right(judge, "arc", {"train": ARC_TASK["train"], "test": [{"input": [[1]]}]}, {"grid": [[1]]}) is None
+
+
+@pytest.mark.parametrize(("changes", "right"), [
+    ([(1, "#SoooG#")], 3),  # the shortest path: all of it
+    ([(1, "#Soo G#")], 2),  # stops short: 2 of the 3 cells a shortest path has
+    ([(2, "#o###o#"), (3, "#ooooo#")], 0),  # around the block: none of its 7 cells is on a shortest path
+    ([(1, "#SoooG#"), (3, "#  o  #")], 3),  # a stray cell: 3 right of the 4 marked
+])
+def test_path_cells_right_count_the_marked_cells_on_some_shortest_path(judge, changes, right):
+    answer = maze_answer(*changes)
+    marked = sum(row.count("o") for row in answer)
+    count = cells_right(judge, "maze", {"grid": MAZE}, {"grid": answer})
+    assert count == {"right": right, "of": max(marked, 3), "label": "path cells right"}
+    assert (count["right"] == count["of"]) == is_valid_shortest_path(MAZE, answer)

@@ -1,6 +1,8 @@
 // The halting probability of every step as a small inline SVG chart: one point per step, the 0.5 line,
 // the first step where the model would have stopped (q_halt_logit > 0, i.e. probability > 0.5) marked,
 // the step on screen highlighted. Clicking a point (or Enter on it) asks the page to show that step.
+// Beside it, when the verdict can count them, the share of cells right at each step (verdicts.js
+// cellsRight), dashed on the same 0-1 scale: where the answer gets right against where the model is sure.
 "use strict";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -36,7 +38,8 @@ class HaltingChart {
     return CHART.top + (1 - probability) * (CHART.height - CHART.top - CHART.bottom);
   }
 
-  draw(steps, current) {
+  draw(steps, current, rightShares = []) {
+    // rightShares[i]: the share of cells right at steps[i] (0-1), or null where the verdict cannot count.
     // Redrawn whole on each change; a point that had the keyboard focus gets it back.
     const focused = this.container.contains(document.activeElement) ? document.activeElement.dataset.step : null;
     const svg = svgElement("svg", {
@@ -61,6 +64,13 @@ class HaltingChart {
     }
     if (steps.length > 1) {
       svg.append(svgElement("polyline", {class: "trace", points: steps.map((step) => `${this.x(step.step)},${this.y(step.halt_prob)}`).join(" ")}));
+    }
+    const right = steps.map((step, i) => [step, rightShares[i]]).filter(([, share]) => share !== null && share !== undefined);
+    if (right.length) {
+      svg.append(svgElement("polyline", {class: "right-trace", points: right.map(([step, share]) => `${this.x(step.step)},${this.y(share)}`).join(" ")}));
+      right.forEach(([step, share]) => svg.append(svgElement("circle", {class: "right-point", cx: this.x(step.step), cy: this.y(share), r: 2.5})));
+      svg.append(svgElement("text", {class: "label right-label", x: CHART.width - CHART.right, y: CHART.height - 6 - 10, "text-anchor": "end"},
+        "- - cells right"));
     }
     steps.forEach((step, i) => {
       const classes = ["point", i + 1 === current ? "current" : "", step === halting ? "halting" : ""].filter(Boolean).join(" ");

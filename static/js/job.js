@@ -69,15 +69,25 @@ function render(index) {
   showSummary();
 }
 
+function rightAtEachStep() {
+  // What the verdict counts right at every step so far ({right, of, label} or null), for the chart and table.
+  return stream.steps.map((step) => (view.reference ? cellsRight(kind, view.puzzle, view.reference, step) : null));
+}
+
 function showSummary() {
-  // The chart, its caption and the timings table, for every step so far, with the one on screen highlighted.
+  // The chart, its caption and the step table, for every step so far, with the one on screen highlighted.
   const steps = stream.steps;
-  chart.draw(steps, playback.index);
-  el("halting-note").textContent = haltingSummary(steps, Boolean(stream.finished), stepsRequested) + stoppedNote();
+  const right = rightAtEachStep();
+  chart.draw(steps, playback.index, right.map((count) => (count ? count.right / count.of : null)));
+  el("halting-note").textContent = haltingSummary(steps, Boolean(stream.finished), stepsRequested) + stoppedNote()
+    + rightSummary(right);
+  const label = right.find(Boolean)?.label;
+  el("right-heading").textContent = label ? label[0].toUpperCase() + label.slice(1) : "Cells right";
   el("timings-body").replaceChildren(...steps.map((step, i) => {
     const row = document.createElement("tr");
     row.classList.toggle("current", i + 1 === playback.index);
-    [String(step.step), step.halt_prob.toFixed(3), formatSeconds(step.seconds)].forEach((text) => {
+    const count = right[i] ? `${right[i].right}/${right[i].of}` : "–";
+    [String(step.step), step.halt_prob.toFixed(3), count, formatSeconds(step.seconds)].forEach((text) => {
       const cell = document.createElement("td");
       cell.textContent = text;
       row.append(cell);
@@ -85,6 +95,36 @@ function showSummary() {
     return row;
   }));
   el("total-seconds").textContent = formatSeconds(steps.reduce((sum, step) => sum + step.seconds, 0));
+}
+
+function rightSummary(right) {
+  const counted = right.filter(Boolean);
+  if (!counted.length) return "";
+  const last = counted[counted.length - 1];
+  return ` Dashed: ${last.label} at each step (${last.right} of ${last.of} at the last).`;
+}
+
+function stepsCsv() {
+  // The step table as CSV, one row per step, every figure unrounded.
+  const right = rightAtEachStep();
+  const rows = stream.steps.map((step, i) => [step.step, step.halt_prob, step.q_halt_logit, right[i] ? right[i].right : "",
+    right[i] ? right[i].of : "", step.seconds].join(","));
+  return ["step,halt_prob,q_halt_logit,right,of,seconds", ...rows].join("\n") + "\n";
+}
+
+async function copyStepsCsv() {
+  const text = stepsCsv();
+  try {
+    await navigator.clipboard.writeText(text);
+    el("csv-note").textContent = `Copied ${stream.steps.length} steps as CSV.`;
+  } catch (error) {
+    // No clipboard (an insecure origin, a refusal): show the CSV selected, for Ctrl-C.
+    const box = el("csv-text");
+    box.value = text;
+    box.hidden = false;
+    box.select();
+    el("csv-note").textContent = "Select and copy the CSV below.";
+  }
 }
 
 function stoppedNote() {
@@ -154,6 +194,7 @@ async function solveAgain(event) {
 }
 
 el("cancel-button").addEventListener("click", cancelJob);
+el("csv-button").addEventListener("click", copyStepsCsv);
 el("cancel-button").hidden = ["done", "failed", "cancelled"].includes(root.dataset.status);
 el("again-form").addEventListener("submit", solveAgain);
 playback.bindKeys({h: () => viewToggle.toggle()});

@@ -167,8 +167,30 @@ function mazeShortestPath(rows) {
   return null;
 }
 
+function mazeDistances(rows, from) {
+  // Moves from `from` to every cell reachable through cells that are not walls (breadth-first).
+  const distance = new Map([[from.join(), 0]]);
+  const queue = [from];
+  for (let head = 0; head < queue.length; head += 1) {
+    const cell = queue[head];
+    for (const next of mazeNeighbours(rows, cell)) {
+      if (rows[next[0]][next[1]] === "#" || distance.has(next.join())) continue;
+      distance.set(next.join(), distance.get(cell.join()) + 1);
+      queue.push(next);
+    }
+  }
+  return distance;
+}
+
 function mazeReference(puzzle) {
-  return {shortest: mazeShortestPath(puzzle)};
+  // The shortest length, and which open cells lie on some shortest path (their distances from S and to G
+  // add up to it): what "path cells right" counts.
+  const shortest = mazeShortestPath(puzzle);
+  if (shortest === null) return {shortest, onShortest: new Set()};
+  const fromStart = mazeDistances(puzzle, mazeFind(puzzle, "S"));
+  const toGoal = mazeDistances(puzzle, mazeFind(puzzle, "G"));
+  const onShortest = new Set([...fromStart].filter(([cell, d]) => d + (toGoal.get(cell) ?? Infinity) === shortest).map(([cell]) => cell));
+  return {shortest, onShortest};
 }
 
 function mazeWalkThroughAll(puzzle, onPath, start, goal, budget = 200000) {
@@ -272,6 +294,33 @@ function verdictReference(kind, puzzle) {
   if (kind === "sudoku") return sudokuReference(puzzle.grid);
   if (kind === "maze") return mazeReference(puzzle.grid);
   return arcReference(puzzle);
+}
+
+function cellsRight(kind, puzzle, reference, step) {
+  // How much of a step's answer is right, as {right, of, label}, or null when nothing can say. Sudoku: cells
+  // that agree with the unique solution. Maze: path cells that lie on some shortest path, of the larger of
+  // the cells marked and the cells a shortest path has (so a stray or missing cell costs, and any valid
+  // shortest path scores all). ARC: cells of the first test output, when the task carries it.
+  if (kind === "sudoku") {
+    if (!reference.solution) return null;
+    const right = step.grid.flat().filter((value, i) => value === reference.solution[Math.floor(i / 9)][i % 9]).length;
+    return {right, of: 81, label: "cells right"};
+  }
+  if (kind === "maze") {
+    if (reference.shortest === null) return null;
+    const marked = [];
+    step.grid.forEach((row, r) => Array.from(row).forEach((symbol, c) => { if (symbol === "o") marked.push(`${r},${c}`); }));
+    const open = (cell) => { const [r, c] = cell.split(",").map(Number); return puzzle.grid[r][c] === " "; };
+    const right = marked.filter((cell) => reference.onShortest.has(cell) && open(cell)).length;
+    return {right, of: Math.max(marked.length, reference.shortest - 1), label: "path cells right"};
+  }
+  const expected = reference.outputs[0];
+  const answer = (step.grids || [step.grid])[0];
+  if (!expected) return null;
+  const cells = expected.length * (expected.length ? expected[0].length : 0);
+  const sameSize = answer && answer.length === expected.length && answer.every((row, r) => row.length === expected[r].length);
+  const right = sameSize ? expected.flat().filter((value, i) => value === answer.flat()[i]).length : 0;
+  return {right, of: cells, label: "cells right"};
 }
 
 function judgeStep(kind, puzzle, reference, step) {
