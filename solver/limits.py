@@ -92,9 +92,18 @@ LIMITS = {"cpu": Budget(augmentations=64, fit_steps=500, batch_size=8),
           "cuda": Budget(augmentations=1000, fit_steps=5000, batch_size=512)}
 
 
+def _device_key(device: str) -> str:
+    return "cuda" if device in ("gpu", "cuda") or device.startswith("cuda:") else "cpu"
+
+
+def fit_limits(device: str) -> Budget:
+    """The most augmentations and fitting updates a job may ask for on `device` ("cpu" or "cuda"/"gpu")."""
+    return LIMITS[_device_key(device)]
+
+
 def fit_budget(device: str, *, augmentations: int | None = None, fit_steps: int | None = None) -> Budget:
     """The budget on `device` ("cpu" or "cuda"/"gpu"), with the values a job asks for checked against its limits."""
-    device = "cuda" if device in ("gpu", "cuda") or device.startswith("cuda:") else "cpu"
+    device = _device_key(device)
     default, limit = BUDGETS[device], LIMITS[device]
     problems = []
     if augmentations is not None and not 1 <= augmentations <= limit.augmentations:

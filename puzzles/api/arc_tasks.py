@@ -6,7 +6,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from puzzles.api.pagination import StrictLimitOffsetPagination
+from puzzles.api.pagination import PAGE_PARAMETERS, StrictLimitOffsetPagination
+from puzzles.api.schemas import NO_NUL
 from puzzles.api.serializers import ErrorOutputSerializer
 from puzzles.services.arc_library import DATASETS, SPLITS, UnknownArcTask, arc_task_get, arc_task_list
 
@@ -50,7 +51,10 @@ class ArcTasksApi(APIView):
 
     @extend_schema(
         operation_id="arc_tasks_list",
-        parameters=[FilterSerializer, OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        parameters=[FilterSerializer, *PAGE_PARAMETERS,
+                    # The field's own schema would say "any string, or an empty one" (a oneOf both match).
+                    OpenApiParameter("q", {"type": "string", "maxLength": 100, "pattern": NO_NUL},
+                                     description="Part of a task name, any case.")],
         responses={200: ArcTaskPageSerializer, 400: ErrorOutputSerializer},
     )
     def get(self, request):

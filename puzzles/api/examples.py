@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from puzzles.api.clients import SubmitAnonThrottle, SubmitUserThrottle
+from puzzles.api.schemas import SudokuGridField
 from puzzles.api.serializers import ErrorOutputSerializer
 from puzzles.services.puzzle_input import TOO_HARD_TO_COUNT, SudokuTooHardToCount, count_sudoku_solutions
 from solver.codecs import CANVAS, PuzzleError, codec_for
@@ -79,7 +80,7 @@ class MazeExampleOutputSerializer(serializers.Serializer):
 
 
 class SudokuCheckInputSerializer(serializers.Serializer):
-    grid = serializers.JSONField(help_text="81 characters ('.' or '0' blank) or a 9x9 list of integers 0-9.")
+    grid = SudokuGridField(help_text="81 characters ('.' or '0' blank) or a 9x9 list of integers 0-9.")
 
 
 class SudokuCheckOutputSerializer(serializers.Serializer):

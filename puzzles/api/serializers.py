@@ -4,6 +4,15 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
+from puzzles.api.schemas import (
+    JobResultField,
+    SavedPuzzleField,
+    StepAnswersField,
+    StepConfidenceField,
+    StepFramesField,
+    StepGridField,
+    StepTrajectoriesField,
+)
 from puzzles.models import Checkpoint, SolveJob, Step
 from puzzles.selectors import job_queue_position
 from solver.limits import BudgetError, fit_budget
@@ -17,7 +26,8 @@ class JobOutputSerializer(serializers.ModelSerializer):
     steps_done = serializers.SerializerMethodField()
     queue_position = serializers.SerializerMethodField(
         help_text="While queued: its place in line (1: next to run); null once it has left the queue.")
-    puzzle = serializers.JSONField(source="puzzle.data", read_only=True, help_text="The puzzle as solved (normalised body).")
+    puzzle = SavedPuzzleField(source="puzzle.data", read_only=True)
+    result = JobResultField(read_only=True)
 
     class Meta:
         model = SolveJob
@@ -73,7 +83,12 @@ class FitOptionsInputSerializer(serializers.Serializer):
 
 
 class StepOutputSerializer(serializers.ModelSerializer):
-    step = serializers.IntegerField(source="number")
+    step = serializers.IntegerField(source="number", min_value=1, help_text="1-based supervision step.")
+    grid = StepGridField()
+    answers = StepAnswersField()
+    confidence = StepConfidenceField()
+    frames = StepFramesField()
+    trajectories = StepTrajectoriesField()
 
     class Meta:
         model = Step

@@ -1,13 +1,14 @@
 """The jobs REST API (`/api/v1/...`): thin views, logic in services."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from puzzles.api.clients import SubmitAnonThrottle, SubmitUserThrottle, client_of
-from puzzles.api.pagination import StrictLimitOffsetPagination
+from puzzles.api.pagination import PAGE_PARAMETERS, StrictLimitOffsetPagination
 from puzzles.api.serializers import (
     CheckpointOutputSerializer,
     ErrorOutputSerializer,
@@ -17,6 +18,7 @@ from puzzles.api.serializers import (
     StepOutputSerializer,
 )
 from puzzles.api.fields import HaltField
+from puzzles.api.schemas import ArcPuzzleField, MazePuzzleField, SudokuPuzzleField
 from puzzles.models import PUZZLE_KINDS, Checkpoint, SolveJob
 from puzzles.services.puzzle_input import PuzzleBodyError, check_one_solution, parse_puzzle
 from puzzles.services.jobs import (
@@ -27,7 +29,7 @@ from puzzles.services.jobs import (
     job_cancel,
     job_submit,
 )
-from solver.limits import MAX_SAMPLES, MAX_VIEWS, LimitError
+from solver.limits import MAX_SAMPLES, MAX_VIEWS, LimitError, fit_limits
 
 MAX_STEPS_ANY = 32767  # the column's range; each checkpoint's own cap (solver/limits.py) is checked by the service
 
@@ -52,34 +54,75 @@ def _get_job(job_id) -> SolveJob:
     return job
 
 
+class SubmitInputSerializer(FitOptionsInputSerializer):
+    """The submit body, as validated; its documented form is one schema per kind (SUBMIT_BODY)."""
+
+    kind = serializers.ChoiceField(choices=[kind for kind, _label in PUZZLE_KINDS])
+    puzzle = serializers.JSONField(help_text="The puzzle body for its kind; see the API description.")
+    checkpoint = serializers.CharField(required=False, allow_null=True, max_length=200)
+    steps = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_STEPS_ANY,
+        help_text="Supervision steps (default: the checkpoint's trained halt_max_steps; up to max(64, 4x that)).")
+    frames = serializers.BooleanField(required=False, default=False, help_text="Also stream the answer after each H cycle.")
+    samples = serializers.IntegerField(
+        required=False, default=1, min_value=1, max_value=MAX_SAMPLES,
+        help_text="Trajectories per puzzle; all but the first with noise in the latent (Sudoku and maze).")
+    views = serializers.IntegerField(
+        required=False, default=1, min_value=1, max_value=max(MAX_VIEWS.values()),
+        help_text="Augmented views per puzzle, answers mapped back and voted (Sudoku up to 16, maze up to 8).")
+    seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=2 ** 31 - 1,
+                                    help_text="Seed of the sampled trajectories and views.")
+    halt = HaltField(required=False, allow_null=True, default=None, help_text=(
+        "Stop at the first step whose halting probability passes a threshold: true (0.5) or a number "
+        "strictly between 0 and 1; false or null runs every step."))
+
+
+def _submit_schema(kind: str, puzzle_field, **overrides) -> type:
+    """The submit body of one puzzle kind, for the OpenAPI schema only: `kind` fixed, `puzzle` typed."""
+    fields = {"kind": serializers.ChoiceField(choices=[kind]),
+              "puzzle": puzzle_field(help_text=f"The {kind} puzzle."), **overrides}
+    return type(f"{kind.capitalize()}SubmitInput", (SubmitInputSerializer,), {**fields, "__module__": __name__})
+
+
+def _arc_fit_limits() -> dict:
+    limits = fit_limits(settings.TRM_SOLVE_QUEUE)
+    return {
+        "fit_steps": serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=limits.fit_steps,
+                                              help_text="Updates fitting the task's puzzle embedding (0: none)."),
+        "augmentations": serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=limits.augmentations,
+                                                  help_text="Views of the task (identity included) to fit and vote over."),
+    }
+
+
+def _views_up_to(most: int) -> serializers.IntegerField:
+    return serializers.IntegerField(required=False, default=1, min_value=1, max_value=most,
+                                    help_text="Augmented views per puzzle, answers mapped back and voted.")
+
+
+ONE = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1,
+                               help_text="1: ARC jobs vote over their fitting augmentations instead.")
+SUBMIT_BODY = PolymorphicProxySerializer(
+    component_name="SubmitInput",
+    serializers={
+        "sudoku": _submit_schema("sudoku", SudokuPuzzleField, fit_steps=None, augmentations=None,
+                                 views=_views_up_to(MAX_VIEWS["sudoku"])),
+        "maze": _submit_schema("maze", MazePuzzleField, fit_steps=None, augmentations=None, views=_views_up_to(MAX_VIEWS["maze"])),
+        "arc": _submit_schema("arc", ArcPuzzleField, samples=ONE, views=ONE, **_arc_fit_limits()),
+    },
+    resource_type_field_name="kind",
+)
+
+
 class JobsApi(APIView):
     """Submit a job (POST) or list your own jobs, newest first (GET)."""
 
-    class InputSerializer(FitOptionsInputSerializer):
-        kind = serializers.ChoiceField(choices=[kind for kind, _label in PUZZLE_KINDS])
-        puzzle = serializers.JSONField(help_text="The puzzle body for its kind; see the API description.")
-        checkpoint = serializers.CharField(required=False, allow_null=True, max_length=200)
-        steps = serializers.IntegerField(
-            required=False, allow_null=True, min_value=1, max_value=MAX_STEPS_ANY,
-            help_text="Supervision steps (default: the checkpoint's trained halt_max_steps; up to max(64, 4x that)).")
-        frames = serializers.BooleanField(required=False, default=False, help_text="Also stream the answer after each H cycle.")
-        samples = serializers.IntegerField(
-            required=False, default=1, min_value=1, max_value=MAX_SAMPLES,
-            help_text="Trajectories per puzzle; all but the first with noise in the latent (Sudoku and maze).")
-        views = serializers.IntegerField(
-            required=False, default=1, min_value=1, max_value=max(MAX_VIEWS.values()),
-            help_text="Augmented views per puzzle, answers mapped back and voted (Sudoku up to 16, maze up to 8).")
-        seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=2 ** 31 - 1,
-                                        help_text="Seed of the sampled trajectories and views.")
-        halt = HaltField(required=False, allow_null=True, default=None, help_text=(
-            "Stop at the first step whose halting probability passes a threshold: true (0.5) or a number "
-            "strictly between 0 and 1; false or null runs every step."))
+    InputSerializer = SubmitInputSerializer
 
     def get_throttles(self):
         return [SubmitAnonThrottle(), SubmitUserThrottle()] if self.request.method == "POST" else []
 
     @extend_schema(
-        request=InputSerializer,
+        request=SUBMIT_BODY,
         responses={202: JobOutputSerializer, 200: JobOutputSerializer, **_errors(400, 403, 413, 422, 429)},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, description=(
             "Retrying with the same key and body returns the same job, with or without cookies (a key belongs to "
@@ -128,7 +171,7 @@ class JobsApi(APIView):
         return Response(JobOutputSerializer(job).data, status=code, headers=headers)
 
     @extend_schema(operation_id="jobs_list", responses={200: JobPageSerializer, **_errors(400)},
-                   parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)])
+                   parameters=PAGE_PARAMETERS)
     def get(self, request):
         jobs = SolveJob.objects.filter(owner_key=client_of(request).owner_key).select_related("puzzle", "checkpoint")
         paginator = StrictLimitOffsetPagination()
