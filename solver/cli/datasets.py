@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from solver.codecs import MIN_MAZE_FIELD
-from solver.datasets import arc, maze, sudoku
+from solver.datasets import arc, arc_synth, maze, sudoku
 
 
 def _log(message: str) -> None:
@@ -78,6 +78,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="keep only these tasks of the subsets (a small dataset, e.g. for a demo checkpoint); "
                         "the identifiers then no longer match the reference's list")
     p.set_defaults(func=cmd_arc)
+
+    p = kinds.add_parser("arc-synth", help="generated ARC-style tasks of rule families people draw (arc_synth.py)")
+    _common(p, default_seed=0)
+    p.add_argument("--families", nargs="+", default=list(arc_synth.FAMILIES), metavar="FAMILY",
+                   help=f"families to train on (default: all): {', '.join(arc_synth.FAMILIES)}")
+    p.add_argument("--held-out-families", nargs="+", default=[], metavar="FAMILY",
+                   help="families only in the held-out split (never trained: what the model cannot know)")
+    p.add_argument("--tasks-per-family", type=int, default=40, help="trained tasks of each family")
+    p.add_argument("--held-out-tasks", type=int, default=5, help="held-out tasks of each family, with parameters of their own")
+    p.add_argument("--pairs", type=int, default=3, help="demonstration pairs per task")
+    p.add_argument("--min-side", type=int, default=3, help="smallest input side")
+    p.add_argument("--max-side", type=int, default=8, help="largest input side (outputs may grow: tiling, scaling)")
+    p.add_argument("--canvas", type=int, default=13, help="side of the square canvas (30: the reference's)")
+    p.add_argument("--num-aug", type=int, default=8, help="augmentations per task")
+    p.set_defaults(func=cmd_arc_synth)
 
 
 def _common(p: argparse.ArgumentParser, default_seed: int) -> None:
@@ -138,3 +153,13 @@ def cmd_arc(args: argparse.Namespace) -> None:
                       test_set_name2=args.test_set_name2, seed=args.seed, num_aug=args.num_aug,
                       puzzle_identifiers_start=args.puzzle_identifiers_start,
                       input_file_prefix=args.input_file_prefix, only_tasks=args.tasks, log=_log))
+
+
+def cmd_arc_synth(args: argparse.Namespace) -> None:
+    _check_counts(args, "num_aug", "held_out_tasks")
+    if args.tasks_per_family < 1 or args.pairs < 1:
+        raise ValueError("--tasks-per-family and --pairs must be at least 1")
+    _report(arc_synth.build(args.output_dir, families=args.families, held_out_families=args.held_out_families,
+                            tasks_per_family=args.tasks_per_family, held_out_tasks=args.held_out_tasks,
+                            pairs=args.pairs, min_side=args.min_side, max_side=args.max_side, canvas=args.canvas,
+                            num_aug=args.num_aug, seed=args.seed, log=_log))

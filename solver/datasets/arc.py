@@ -197,21 +197,24 @@ def identifier_names(plans: Sequence[TaskPlan], start: int = 1) -> list[str]:
 
 
 def place(inp: np.ndarray, out: np.ndarray, rng: np.random.RandomState,
-          translate: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Input and output tokens on the 30x30 canvas, both moved by the same random offset if `translate`."""
+          translate: bool, side: int = CANVAS) -> tuple[np.ndarray, np.ndarray]:
+    """Input and output tokens on the side x side canvas (30 as the reference's), both moved by the same
+    random offset if `translate`."""
+    if max(*inp.shape, *out.shape) > side:
+        raise ValueError(f"a grid of {inp.shape} -> {out.shape} does not fit a {side}x{side} canvas")
     if translate:
-        row = rng.randint(0, CANVAS - max(inp.shape[0], out.shape[0]) + 1)
-        col = rng.randint(0, CANVAS - max(inp.shape[1], out.shape[1]) + 1)
+        row = rng.randint(0, side - max(inp.shape[0], out.shape[0]) + 1)
+        col = rng.randint(0, side - max(inp.shape[1], out.shape[1]) + 1)
     else:
         row = col = 0
     placed = []
     for grid in (inp, out):
         nrows, ncols = grid.shape
-        canvas = np.zeros((CANVAS, CANVAS), np.uint8)
+        canvas = np.zeros((side, side), np.uint8)
         canvas[row:row + nrows, col:col + ncols] = grid + ARC_COLOUR0
-        if row + nrows < CANVAS:
+        if row + nrows < side:
             canvas[row + nrows, col:col + ncols] = ARC_EOS
-        if col + ncols < CANVAS:
+        if col + ncols < side:
             canvas[row:row + nrows, col + ncols] = ARC_EOS
         placed.append(canvas.reshape(-1))
     return placed[0], placed[1]
@@ -220,14 +223,19 @@ def place(inp: np.ndarray, out: np.ndarray, rng: np.random.RandomState,
 def build(output_dir: Path, *, subsets: Sequence[str], test_set_name: str, test_set_name2: str = "your_test_set",
           seed: int = 42, num_aug: int = 1000, puzzle_identifiers_start: int = 1,
           input_file_prefix: str | None = None, concept_dir: Path = CONCEPT_DIR, only_tasks: Sequence[str] | None = None,
+          load_tasks: Callable[[str], dict[str, Task]] | None = None, canvas: int = CANVAS,
           log: Callable[[str], None] = lambda message: print(message, file=sys.stderr)) -> dict:
     """Writes DIR/train, DIR/test, DIR/identifiers.json and DIR/test_puzzles.json; returns a summary.
 
     `only_tasks` keeps just the named tasks of the subsets (in their shuffled order), for small datasets.
+    `load_tasks(subset)` gives a subset's tasks instead of the files (generated tasks: arc_synth.py), and
+    `canvas` a smaller square canvas than the reference's 30x30 (every grid must fit it).
     """
     rng = np.random.RandomState(seed)
 
     def load(subset: str) -> dict[str, Task]:
+        if load_tasks is not None:
+            return load_tasks(subset)
         tasks = load_subset(subset, input_file_prefix, concept_dir, log)
         return tasks if only_tasks is None else {name: task for name, task in tasks.items() if name in only_tasks}
 
@@ -242,7 +250,7 @@ def build(output_dir: Path, *, subsets: Sequence[str], test_set_name: str, test_
     summary: dict = {"tasks": len(plans), "identifiers": len(names)}
     for split in ("train", "test"):
         capacity = sum(len(p.examples.get(split, ())) * (1 + len(p.augmentations)) for p in plans)
-        arrays = SplitArrays(CANVAS * CANVAS, output_dir / split, capacity)
+        arrays = SplitArrays(canvas * canvas, output_dir / split, capacity)
         for task_plan in plans:
             pairs = task_plan.examples.get(split)
             if not pairs:
@@ -250,7 +258,7 @@ def build(output_dir: Path, *, subsets: Sequence[str], test_set_name: str, test_
             for name, transform in task_plan.puzzles():
                 keep = rng.randint(0, len(pairs))  # this example stays at the top-left
                 arrays.add_puzzle(identifier[name], [
-                    place(transform(i), transform(o), rng, translate=split == "train" and k != keep)
+                    place(transform(i), transform(o), rng, translate=split == "train" and k != keep, side=canvas)
                     for k, (i, o) in enumerate(pairs)])
             arrays.end_group()
         metadata = arrays.save(output_dir / split, vocab_size=12, num_puzzle_identifiers=len(names))
