@@ -51,6 +51,13 @@ class Checkpoint(models.Model):
             return None
         return maze_field(self.seq_len) if self.seq_len else CANVAS
 
+    @property
+    def arc_canvas(self) -> int | None:
+        """The side of the largest ARC grid the model takes (30 but for a model trained on a smaller canvas)."""
+        if self.kind != "arc":
+            return None
+        return maze_field(self.seq_len) if self.seq_len else CANVAS
+
 
 class Puzzle(models.Model):
     """A puzzle as submitted, normalised to the canonical grid forms of the solver's codecs."""

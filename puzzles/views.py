@@ -8,7 +8,6 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from puzzles.gallery import offered
 from puzzles.models import Checkpoint, SolveJob
-from solver.codecs import CANVAS
 from solver.limits import MAX_VIEWS, max_steps
 
 # The side of the random maze the page offers first: the largest at which the shipped maze demo finds a shortest
@@ -26,7 +25,7 @@ def kind_defaults(checkpoints) -> dict[str, dict]:
     and the largest grid it takes, so that no default the page offers is one the server refuses."""
     defaults = {}
     for checkpoint in checkpoints:
-        largest = {"sudoku": 9, "maze": checkpoint.maze_field, "arc": CANVAS}[checkpoint.kind]
+        largest = {"sudoku": 9, "maze": checkpoint.maze_field, "arc": checkpoint.arc_canvas}[checkpoint.kind]
         defaults[checkpoint.kind] = {"checkpoint": checkpoint.name, "steps": checkpoint.halt_max_steps,
                                      "steps_cap": max_steps(checkpoint.halt_max_steps),
                                      "largest_grid": largest, "trained": checkpoint.trained,

@@ -14,7 +14,9 @@ Tokenisation (must match the checkpoints' training data exactly):
           The field's rows are one sequence, so a maze as wide as its field has its last column next to
           the following row's first: keep a wall column beside it (train on mazes one narrower).
 - arc:    colour c -> c+2 on a 30x30 canvas of PAD (0), grid at the top-left, EOS (1) along the row below it
-          and the column right of it (not the corner). Vocabulary 12.
+          and the column right of it (not the corner). Vocabulary 12. As with mazes, a model may be trained
+          on a smaller square canvas (13x13 = 169 positions: grids up to 13x13, `codec_for("arc", 169)`),
+          which refuses larger grids; the reference's checkpoints keep 30x30.
 
 Every invalid input raises `PuzzleError` saying what is wrong, where, and what is allowed.
 """
@@ -221,8 +223,16 @@ class MazeCodec(Codec):
 
 class ArcCodec(Codec):
     kind = "arc"
-    seq_len = CANVAS * CANVAS
     vocab_size = 12
+
+    def __init__(self, canvas: int = CANVAS):
+        if not MIN_MAZE_FIELD <= canvas <= CANVAS:
+            raise ValueError(f"ARC canvas {canvas} is out of range; use {MIN_MAZE_FIELD}-{CANVAS}")
+        self.canvas = canvas
+        self.seq_len = canvas * canvas
+
+    def _whose(self) -> str:
+        return "" if self.canvas == CANVAS else f" by this model, whose canvas is {self.canvas}x{self.canvas}"
 
     def parse_text(self, text: str) -> list[Grid]:
         """A JSON grid (list of rows of 0-9), or a JSON list of such grids."""
@@ -238,15 +248,15 @@ class ArcCodec(Codec):
     def from_json(self, obj: Any, where: str = "") -> Grid:
         if not isinstance(obj, list) or not obj:
             raise PuzzleError(f"{where}ARC grid must be a non-empty list of rows of integers 0-9")
-        if len(obj) > CANVAS:
-            raise PuzzleError(f"{where}ARC grid has {len(obj)} rows; at most {CANVAS} are allowed")
+        if len(obj) > self.canvas:
+            raise PuzzleError(f"{where}ARC grid has {len(obj)} rows; at most {self.canvas} are allowed{self._whose()}")
         width = len(obj[0]) if isinstance(obj[0], list) else -1
         grid = []
         for r, row in enumerate(obj):
             if not isinstance(row, list):
                 raise PuzzleError(f"{where}row {r + 1}: must be a list of integers 0-9, got {type(row).__name__}")
-            if r == 0 and not 1 <= width <= CANVAS:
-                raise PuzzleError(f"{where}row 1 has {width} cells; rows need 1 to {CANVAS} cells")
+            if r == 0 and not 1 <= width <= self.canvas:
+                raise PuzzleError(f"{where}row 1 has {width} cells; rows need 1 to {self.canvas} cells{self._whose()}")
             if len(row) != width:
                 raise PuzzleError(f"{where}row {r + 1} has {len(row)} cells but row 1 has {width}; "
                                   "all rows must have the same length")
@@ -256,11 +266,12 @@ class ArcCodec(Codec):
     def encode(self, grid: Grid) -> np.ndarray:
         g = np.asarray(self.from_json(grid), dtype=np.int32)
         nrows, ncols = g.shape
-        canvas = np.full((CANVAS, CANVAS), ARC_PAD, dtype=np.int32)
+        side = self.canvas
+        canvas = np.full((side, side), ARC_PAD, dtype=np.int32)
         canvas[:nrows, :ncols] = g + ARC_COLOUR0
-        if nrows < CANVAS:
+        if nrows < side:
             canvas[nrows, :ncols] = ARC_EOS
-        if ncols < CANVAS:
+        if ncols < side:
             canvas[:nrows, ncols] = ARC_EOS
         return canvas.reshape(-1)
 
@@ -271,10 +282,11 @@ class ArcCodec(Codec):
         non-colour (EOS or PAD); the rectangle keeps the row count that maximises its area. An answer with
         no colour in the top-left cell decodes to an empty grid.
         """
-        canvas = self._tokens(tokens).reshape(CANVAS, CANVAS)
+        side = self.canvas
+        canvas = self._tokens(tokens).reshape(side, side)
         is_colour = (canvas >= ARC_COLOUR0) & (canvas < ARC_COLOUR0 + 10)
-        best, best_shape, width = 0, (0, 0), CANVAS
-        for r in range(CANVAS):
+        best, best_shape, width = 0, (0, 0), side
+        for r in range(side):
             run = int(np.argmin(is_colour[r, :width])) if not is_colour[r, :width].all() else width
             width = run
             if (r + 1) * width > best:
@@ -298,13 +310,14 @@ def codec_for(kind: str, seq_len: int | None = None) -> Codec:
         raise PuzzleError(f"unknown puzzle kind {kind!r}; use one of {', '.join(_CODECS)}") from None
     if seq_len is None or seq_len == codec.seq_len:
         return codec
-    if kind == "maze":
-        field = maze_field(seq_len)
-        if field is not None:
-            return MazeCodec(field)
-    raise PuzzleError(f"a {kind} model with {seq_len} positions has no codec; {kind} models have "
-                      + (f"a square field of {MIN_MAZE_FIELD}x{MIN_MAZE_FIELD} to {CANVAS}x{CANVAS}" if kind == "maze"
-                         else f"{codec.seq_len}"))
+    side = maze_field(seq_len)  # the side of a square of seq_len cells, 3 to 30
+    if kind == "maze" and side is not None:
+        return MazeCodec(side)
+    if kind == "arc" and side is not None:
+        return ArcCodec(side)
+    raise PuzzleError(f"{'an' if kind == 'arc' else 'a'} {kind} model with {seq_len} positions has no codec; {kind} models have "
+                      + (f"a square {'field' if kind == 'maze' else 'canvas'} of {MIN_MAZE_FIELD}x{MIN_MAZE_FIELD} to "
+                         f"{CANVAS}x{CANVAS}" if kind != "sudoku" else f"{codec.seq_len}"))
 
 
 def maze_field(seq_len: int) -> int | None:

@@ -36,15 +36,15 @@ PUBLISHED: dict[str, dict[str, Any]] = {
 
 
 def seq_len_problem(kind: str, seq_len: int) -> str | None:
-    """What is wrong with a kind's sequence length, or None: mazes may use any square field up to 30x30
-    (see solver/codecs.py), the other kinds only their fixed size."""
+    """What is wrong with a kind's sequence length, or None: mazes and ARC may use any square field or canvas
+    up to 30x30 (see solver/codecs.py), Sudoku only its fixed size."""
     shape = KIND_SHAPES.get(kind)
     if shape is None:
         return None
-    if kind == "maze":
+    if kind in ("maze", "arc"):
         if maze_field(seq_len) is None:
-            return (f"maze models need a seq_len that fills a square field of {MIN_MAZE_FIELD}x{MIN_MAZE_FIELD} "
-                    f"to 30x30 cells, not {seq_len}")
+            return (f"{kind} models need a seq_len that fills a square {'field' if kind == 'maze' else 'canvas'} of "
+                    f"{MIN_MAZE_FIELD}x{MIN_MAZE_FIELD} to 30x30 cells, not {seq_len}")
     elif seq_len != shape["seq_len"]:
         return f"{kind} models have seq_len {shape['seq_len']}, not {seq_len}"
     return None

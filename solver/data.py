@@ -62,7 +62,7 @@ class DatasetMetadata:
                 return kind
         known = ", ".join(f"{k} ({s['seq_len']} positions, {s['vocab_size']} tokens)" for k, s in KIND_SHAPES.items())
         raise DatasetError(f"a dataset with {self.seq_len} positions and {self.vocab_size} tokens is no known "
-                           f"puzzle kind; known: {known}, or a maze on a smaller square field")
+                           f"puzzle kind; known: {known}, or a maze or ARC task on a smaller square field")
 
 
 @dataclass

@@ -44,7 +44,7 @@ from typing import Any, Callable, Generator, Iterator, Sequence, cast
 import numpy as np
 import torch
 
-from solver.codecs import ArcCodec, codec_for
+from solver.codecs import CANVAS, ArcCodec, codec_for
 from solver.datasets.arc import (TaskPlan, _draw_augmentations, augmentation, augmentation_name,
                                  inverse_augmentation, place)
 from solver.voting import Ballot, arc_crop
@@ -183,8 +183,8 @@ class FitProgress:
     seconds: float  # since fitting started
 
 
-def demonstration_examples(task: dict, augmentations: Sequence[Augmentation], rows: Sequence[int], seed: int
-                           ) -> dict[str, torch.Tensor]:
+def demonstration_examples(task: dict, augmentations: Sequence[Augmentation], rows: Sequence[int], seed: int,
+                           canvas: int = CANVAS) -> dict[str, torch.Tensor]:
     """Every demonstration pair under every augmentation, on the canvas as the builder places them: one pair
     per augmentation at the top-left, the others moved (input and output together) to a random place."""
     rng = np.random.RandomState(seed)
@@ -193,7 +193,7 @@ def demonstration_examples(task: dict, augmentations: Sequence[Augmentation], ro
     for aug, row in zip(augmentations, rows, strict=True):
         keep = rng.randint(0, len(pairs))
         for k, (x, y) in enumerate(pairs):
-            placed_x, placed_y = place(aug.apply(x), aug.apply(y), rng, translate=k != keep)
+            placed_x, placed_y = place(aug.apply(x), aug.apply(y), rng, translate=k != keep, side=canvas)
             inputs.append(placed_x)
             labels.append(placed_y)
             ids.append(row)
@@ -230,7 +230,8 @@ def fit_steps(model: TRM, task: dict, *, augmentations: Sequence[Augmentation], 
     if steps <= 0:
         return embeddings
     view = with_puzzle_table(model, table)
-    examples = {k: v.to(device) for k, v in demonstration_examples(task, augmentations, rows, seed).items()}
+    canvas = cast(ArcCodec, codec_for("arc", model.config.seq_len)).canvas
+    examples = {k: v.to(device) for k, v in demonstration_examples(task, augmentations, rows, seed, canvas).items()}
     size = min(batch_size, examples["inputs"].shape[0])
     generator = torch.Generator().manual_seed(seed)
     exploration = torch.Generator(device=device).manual_seed(seed)
@@ -319,7 +320,7 @@ class TestVote:
 def solve_task_steps(model: TRM, task: dict, embeddings: TaskEmbeddings, *, steps: int | None = None,
                      cancel: Callable[[], bool] | None = None) -> Iterator[TaskStep]:
     """Every test input under every augmentation, one batch, yielded after each supervision step."""
-    codec = codec_for("arc")
+    codec = codec_for("arc", model.config.seq_len)
     tests = [np.asarray(t["input"], dtype=np.uint8) for t in task["test"]]
     inputs = np.stack([codec.encode(aug.apply(x).tolist()) for aug in embeddings.augmentations for x in tests])
     ids = [row for row in embeddings.rows for _ in tests]
@@ -364,6 +365,22 @@ class TaskVotes:
     fitted: bool  # False for a known task (its learned rows)
 
 
+def check_fits_canvas(task: dict, seq_len: int) -> None:
+    """Raise PuzzleError, naming the grid, unless every grid of the task fits the model's canvas (before any
+    work: the demonstration pairs are placed on it for fitting, the test inputs for solving)."""
+    from solver.codecs import PuzzleError
+
+    codec = codec_for("arc", seq_len)
+    for part in ("train", "test"):
+        for index, pair in enumerate(task[part]):
+            for key in ("input", "output"):
+                if key in pair:
+                    try:
+                        codec.encode(pair[key])
+                    except PuzzleError as error:
+                        raise PuzzleError(f"{part}[{index}].{key}: {error}") from None
+
+
 def run_task(model: TRM, task: dict, *, budget: Budget, identifiers: Sequence[str] | None = None,
              steps: int | None = None, seed: int = 0, cancel: Callable[[], bool] | None = None
              ) -> Iterator[FitProgress | TaskStep | TaskVotes]:
@@ -372,6 +389,7 @@ def run_task(model: TRM, task: dict, *, budget: Budget, identifiers: Sequence[st
     Ends without a TaskVotes when `cancel` stops it. identifiers: the checkpoint's recorded identifier
     names; a task whose "task" name is among them keeps its learned rows.
     """
+    check_fits_canvas(task, model.config.seq_len)
     timings = {"fit": 0.0, "solve": 0.0, "vote": 0.0}
     embeddings = known_task_embeddings(identifiers, task.get("task"), limit=budget.augmentations)
     if embeddings is None:

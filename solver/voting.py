@@ -25,8 +25,9 @@ def grid_hash(grid: np.ndarray) -> str:
 
 
 def arc_crop(tokens: np.ndarray) -> np.ndarray:
-    """The answer grid in an ARC canvas (uint8, possibly empty), read as the reference evaluator reads it."""
-    grid = codec_for("arc").decode(tokens)
+    """The answer grid in an ARC canvas (uint8, possibly empty), read as the reference evaluator reads it. The
+    canvas is as large as the tokens fill (30x30, or a smaller model's)."""
+    grid = codec_for("arc", int(np.asarray(tokens).size)).decode(tokens)
     return np.array(grid, dtype=np.uint8).reshape(len(grid), len(grid[0]) if grid else 0)
 
 

@@ -143,6 +143,38 @@ def test_a_maze_larger_than_the_checkpoints_field_is_refused_and_the_field_is_li
     assert fields == {"maze-10": 10, "tiny-maze": 30, "tiny-sudoku": None, "tiny-arc": None}
 
 
+@pytest.fixture
+def arc_canvas_13(db, tmp_path):
+    """An ARC checkpoint on a 13x13 canvas (a CPU-sized model), beside the 30x30 one."""
+    import subprocess
+    import sys
+
+    from puzzles.services.checkpoints import checkpoint_register
+
+    path = tmp_path / "arc13.safetensors"
+    subprocess.run([sys.executable, "-m", "solver", "init", "--kind", "arc", "--field", "13", "--output", str(path),
+                    "--hidden-size", "16", "--num-heads", "2"], check=True, capture_output=True)
+    return checkpoint_register(path=path, name="arc-13")
+
+
+def test_an_arc_grid_larger_than_the_checkpoints_canvas_is_refused_naming_the_grid(api, client, active_checkpoints,
+                                                                                  arc_canvas_13):
+    small = [[1, 0], [0, 2]]
+    wide = [[3] * 14]
+    task = {"train": [{"input": small, "output": small}, {"input": small, "output": wide}], "test": [{"input": small}]}
+    assert api({"kind": "arc", "puzzle": task}).status_code == 202  # the active one has 30x30
+
+    response = api({"kind": "arc", "puzzle": task, "checkpoint": "arc-13"})
+
+    assert response.status_code == 400
+    assert response.json()["detail"]["puzzle.train[1].output"] == [
+        "row 1 has 14 cells; rows need 1 to 13 cells by this model, whose canvas is 13x13"]
+    task["train"][1]["output"] = [[3] * 13]
+    assert api({"kind": "arc", "puzzle": task, "checkpoint": "arc-13"}).status_code == 202
+    canvases = {c["name"]: c["arc_canvas"] for c in client.get("/api/v1/checkpoints/").json()}
+    assert canvases == {"arc-13": 13, "tiny-arc": 30, "tiny-sudoku": None, "tiny-maze": None}
+
+
 @pytest.mark.parametrize(
     ("grid", "message"),
     [

@@ -102,7 +102,7 @@ class CheckpointOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Checkpoint
         fields = ["name", "kind", "variant", "parameters", "halt_max_steps", "trained", "content_hash", "active", "created_at",
-                  "maze_field"]
+                  "maze_field", "arc_canvas"]
 
 
 class ErrorOutputSerializer(serializers.Serializer):

@@ -68,12 +68,12 @@ def arc_job_execute(job: SolveJob, *, device: str) -> None:
     task = parse_puzzle("arc", job.puzzle.data).data
     grids = [test["input"] for test in task["test"]]
     budget = fit_budget(device, augmentations=job.augmentations, fit_steps=job.fit_steps)
-    model, _config = cached_model(job.checkpoint.path, job.checkpoint.content_hash, device=device)
+    model, config = cached_model(job.checkpoint.path, job.checkpoint.content_hash, device=device)
     identifiers = cached_identifiers(job.checkpoint.path, job.checkpoint.content_hash)
     events = _Events(job)
     member = JobMember(job=job, grids=grids, rows=slice(0, len(grids)),
                      saved_steps=set(job.steps.values_list("number", flat=True)))
-    codec = codec_for("arc")
+    codec = codec_for("arc", config.seq_len)
     deadline = time.monotonic() + settings.TRM_JOB_TIME_LIMIT
     every = max(1, budget.fit_steps // FIT_POINTS)
     cancelled = timed_out = False

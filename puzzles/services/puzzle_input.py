@@ -99,17 +99,23 @@ def _parse_arc(body: dict) -> ParsedPuzzle:
 def check_fits_model(parsed: ParsedPuzzle, seq_len: int | None) -> None:
     """Raise PuzzleBodyError when a checkpoint of `seq_len` positions cannot take the puzzle.
 
-    Only mazes vary: a maze model may be trained on a field smaller than 30x30 (solver/codecs.py), and
-    then takes only mazes that fit in it.
+    Mazes and ARC vary: a model may be trained on a field or canvas smaller than 30x30 (solver/codecs.py),
+    and then takes only grids that fit in it. Every grid of an ARC task must: the fitting places the
+    demonstration pairs on the canvas too.
     """
-    if parsed.kind != "maze" or seq_len is None:
+    if parsed.kind == "sudoku" or seq_len is None:
         return
-    try:
-        codec = codec_for("maze", seq_len)
-        for grid in parsed.grids:
+    codec = codec_for(parsed.kind, seq_len)
+    if parsed.kind == "maze":
+        located = [("puzzle.grid", grid) for grid in parsed.grids]
+    else:
+        located = [(f"puzzle.{part}[{index}].{key}", pair[key]) for part in ("train", "test")
+                   for index, pair in enumerate(parsed.data[part]) for key in ("input", "output") if key in pair]
+    for location, grid in located:
+        try:
             codec.encode(grid)
-    except PuzzleError as error:
-        raise PuzzleBodyError("puzzle.grid", str(error)) from None
+        except PuzzleError as error:
+            raise PuzzleBodyError(location, str(error)) from None
 
 
 SudokuTooHardToCount = sudoku.TooManyGuesses

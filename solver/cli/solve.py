@@ -125,8 +125,8 @@ def cmd_info(args: argparse.Namespace) -> None:
         ("parameters", f"{info['parameters']:,} (+ {info['puzzle_identifiers']:,} puzzle embeddings)"),
         ("shape", f"hidden {c['hidden_size']}, {c['L_layers']} layers, H_cycles {c['H_cycles']}, "
                   f"L_cycles {c['L_cycles']}, {c['halt_max_steps']} supervision steps, seq_len {c['seq_len']}"
-                  + (f" (a {maze_field(c['seq_len'])}x{maze_field(c['seq_len'])} maze field)"
-                     if info["kind"] == "maze" and c["seq_len"] != CANVAS * CANVAS else "") + ", "
+                  + (f" (a {maze_field(c['seq_len'])}x{maze_field(c['seq_len'])} {'maze field' if info['kind'] == 'maze' else 'canvas'})"
+                     if info["kind"] != "sudoku" and c["seq_len"] != CANVAS * CANVAS else "") + ", "
                   f"vocab {c['vocab_size']}"),
         ("dtypes", ", ".join(info["dtypes"]) + f" (trained in {c['forward_dtype']})"),
         ("training steps", info["steps"] if info["steps"] is not None else "unknown"),
@@ -158,8 +158,8 @@ def cmd_init(args: argparse.Namespace) -> None:
     if args.no_puzzle_emb:
         overrides.update(puzzle_emb_ndim=0, puzzle_emb_len=0)
     if args.field is not None:
-        if args.kind != "maze":
-            raise UsageError("--field is for maze models only")
+        if args.kind == "sudoku":
+            raise UsageError("--field is for maze and ARC models only")
         if maze_field(args.field * args.field) is None:
             raise UsageError(f"--field {args.field} is out of range; use {MIN_MAZE_FIELD}-{CANVAS}")
         overrides["seq_len"] = args.field * args.field
@@ -222,6 +222,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--num-puzzle-identifiers", dest="num_puzzle_identifiers", type=int)
     p.add_argument("--no-puzzle-emb", action="store_true", help="no puzzle embedding (and no prefix positions)")
     p.add_argument("--forward-dtype", dest="forward_dtype", choices=("float32", "bfloat16", "float16"))
-    p.add_argument("--field", type=int, help="maze models: side of the square field (3-30, default 30); the model "
-                                             "takes mazes up to that size")
+    p.add_argument("--field", type=int, help="maze and ARC models: side of the square field or canvas (3-30, default "
+                                             "30); the model takes grids up to that size")
     p.set_defaults(func=cmd_init)

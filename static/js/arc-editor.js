@@ -8,7 +8,13 @@
 
 const ARC_COLOUR_NAMES = ["black", "blue", "red", "green", "yellow", "grey", "magenta", "orange", "light blue", "maroon"];
 const ARC_DARK_COLOURS = new Set([0, 1, 2, 6, 9]);  // swatches that need a light digit on them
-const ARC_MAX_SIZE = 30;
+// The largest grid the active ARC checkpoint takes (its canvas: 30, or smaller for a CPU-sized model), so
+// that the editor never makes a grid the server would refuse; 30 where the page says nothing.
+const ARC_MAX_SIZE = (() => {
+  const defaults = document.getElementById("kind-defaults");
+  const arc = defaults ? JSON.parse(defaults.textContent).arc : null;
+  return (arc && arc.largest_grid) || 30;
+})();
 const ARC_MAX_PAIRS = 10;  // what the API accepts (puzzles/services/puzzle_input.py)
 const ARC_MAX_TESTS = 4;
 const ARC_UNDO_DEPTH = 200;

@@ -89,3 +89,38 @@ def test_the_curriculum_is_written_in_the_arc_layout_with_held_out_tasks_and_fam
 
     assert main(["build-dataset", "arc-synth", "--output-dir", str(tmp_path / "bad"), "--families", "spiral"]) == 2
     assert main(["build-dataset", "arc-synth", "--output-dir", str(tmp_path / "bad"), "--canvas", "40"]) == 2
+
+
+def test_an_arc_codec_on_a_small_canvas_takes_grids_up_to_its_side():
+    from solver.codecs import PuzzleError, codec_for
+
+    codec = codec_for("arc", CANVAS * CANVAS)
+    assert codec.canvas == CANVAS and codec.seq_len == 169
+    grid = [[(r * CANVAS + c) % 10 for c in range(CANVAS)] for r in range(CANVAS - 1)]
+    assert codec.decode(codec.encode(grid)) == grid
+    with pytest.raises(PuzzleError, match="at most 13 are allowed by this model, whose canvas is 13x13"):
+        codec.encode([[1]] * (CANVAS + 1))
+    with pytest.raises(PuzzleError, match="has no codec"):
+        codec_for("arc", 170)
+
+
+def test_a_model_on_a_small_canvas_trains_on_the_curriculum_and_answers_a_drawn_task(tmp_path):
+    data = tmp_path / "synth"
+    assert main(["build-dataset", "arc-synth", "--output-dir", str(data), "--families", "flip-h", "recolour",
+                 "--tasks-per-family", "3", "--held-out-tasks", "1", "--num-aug", "1"]) == 0
+    config = tmp_path / "train.yaml"
+    config.write_text(json.dumps({
+        "data_paths": [str(data)], "checkpoint_path": str(tmp_path / "run"), "global_batch_size": 4, "max_steps": 2,
+        "eval_at_end": False, "arch": {"hidden_size": 16, "num_heads": 2, "H_cycles": 1, "L_cycles": 1,
+                                       "halt_max_steps": 2, "puzzle_emb_ndim": 16, "puzzle_emb_len": 2,
+                                       "forward_dtype": "float32"}}))  # JSON is YAML
+    assert main(["train", "--config", str(config), "--device", "cpu"]) == 0
+    checkpoint = tmp_path / "run" / "model.safetensors"
+    task = tmp_path / "task.json"
+
+    task.write_text(json.dumps({"train": [{"input": [[1, 0], [0, 0]], "output": [[0, 1], [0, 0]]}],
+                                "test": [{"input": [[2, 0], [0, 3]]}]}))
+    assert main(["fit-solve", "--checkpoint", str(checkpoint), "--input", str(task), "--augmentations", "2",
+                 "--fit-steps", "2"]) == 0
+    task.write_text(json.dumps({"train": [{"input": [[1] * 14], "output": [[1] * 14]}], "test": [{"input": [[2]]}]}))
+    assert main(["fit-solve", "--checkpoint", str(checkpoint), "--input", str(task)]) == 2  # 14 wide: refused first

@@ -238,6 +238,6 @@ def test_a_maze_model_on_a_smaller_field_round_trips_and_other_lengths_are_refus
     assert checkpoint_info(path)["config"]["seq_len"] == 100
     for kind, seq_len, message in (("maze", 99, "maze models need a seq_len that fills a square field of 3x3 to 30x30 cells, not 99"),
                                    ("sudoku", 100, "sudoku models have seq_len 81, not 100"),
-                                   ("arc", 81, "arc models have seq_len 900, not 81")):
+                                   ("arc", 80, "arc models need a seq_len that fills a square canvas of 3x3 to 30x30 cells, not 80")):
         with pytest.raises(ValueError, match="invalid TRM config: .*" + message):
             tiny_model(kind, seq_len=seq_len)

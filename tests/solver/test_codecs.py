@@ -213,7 +213,8 @@ def test_a_smaller_field_refuses_a_larger_maze_and_says_why():
     ("maze", 31 * 31, "maze models have a square field"),
     ("maze", 4, "maze models have a square field"),
     ("sudoku", 100, "a sudoku model with 100 positions has no codec; sudoku models have 81"),
-    ("arc", 100, "arc models have 900"),
+    ("arc", 99, "an arc model with 99 positions has no codec; arc models have a square canvas of 3x3 to 30x30"),
+    ("arc", 31 * 31, "arc models have a square canvas"),
 ])
 def test_a_sequence_length_no_field_has_is_refused(kind, seq_len, message):
     assert message in error_of(codec_for, kind, seq_len)
