@@ -31,6 +31,7 @@ import torch
 
 from solver.config import KIND_SHAPES, KINDS, TRMConfig
 from solver.devices import compute_dtype
+from solver.hf_format import is_hf_folder, read_hf, write_hf
 from solver.model import TRM
 
 FORMAT_NAME = "trm-playground/1"
@@ -63,8 +64,9 @@ def resolve_checkpoint_path(spec: str | os.PathLike) -> Path:
     path = Path(text)
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist")
-    if path.is_dir():
-        raise CheckpointError(f"checkpoint {path} is a directory; name the step_N or .safetensors file in it")
+    if path.is_dir() and not is_hf_folder(path):
+        raise CheckpointError(f"checkpoint {path} is a directory (and no Hugging Face layout: config.json and "
+                              "model.safetensors); name the step_N or .safetensors file in it")
     return path
 
 
@@ -340,8 +342,11 @@ def read_reference(path: Path, kind: str | None = None) -> tuple[dict[str, torch
     return tensors, config, provenance
 
 
-def write_reference(tensors: dict[str, torch.Tensor], config: TRMConfig, provenance: dict, path: Path) -> Path:
-    """Write `step_N` + `all_config.yaml` as the reference training would (compiled-model key prefix).
+def write_reference(tensors: dict[str, torch.Tensor], config: TRMConfig, provenance: dict, path: Path, *,
+                    compiled_prefix: bool = True) -> Path:
+    """Write `step_N` + `all_config.yaml` as the reference training would: keys with the compiled model's
+    `_orig_mod.` prefix (as its torch.compile'd runs save them), or without it (`compiled_prefix=False`, as
+    an uncompiled run saves them; the reference loads either).
 
     `path` is the step file when named step_<N>, else the directory to write it into.
     """
@@ -350,7 +355,8 @@ def write_reference(tensors: dict[str, torch.Tensor], config: TRMConfig, provena
     if not re.fullmatch(r"step_\d+", path.name):
         path = path / f"step_{provenance.get('training_step') or 0}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({f"_orig_mod.model.inner.{k}": v.contiguous() for k, v in tensors.items()}, path)
+    prefix = "_orig_mod.model.inner." if compiled_prefix else "model.inner."
+    torch.save({f"{prefix}{k}": v.contiguous() for k, v in tensors.items()}, path)
     arch = {
         "name": "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1",
         "loss": {"name": "losses@ACTLossHead", "loss_type": config.loss_type},
@@ -435,6 +441,11 @@ def read_checkpoint(path: str | os.PathLike, *, kind: str | None = None
                     ) -> tuple[dict[str, torch.Tensor], TRMConfig, dict]:
     """Raw tensors (leaf names, stored dtypes), config and provenance of either format."""
     path = resolve_checkpoint_path(path)
+    if path.is_dir():
+        tensors, config, provenance = read_hf(path)
+        if kind is not None and kind != config.kind:
+            raise CheckpointError(f"{path} is a {config.kind} checkpoint, not {kind}")
+        return tensors, config, provenance
     if is_project_file(path):
         tensors, config, provenance = read_project(path)
         if kind is not None and kind != config.kind:
@@ -483,11 +494,38 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, kind: 
     return write_project(tensors, config, provenance, dst_path)
 
 
+EXPORT_FORMATS = ("hf", "reference", "project")
+
+
+def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, fmt: str, kind: str | None = None,
+                      compiled_prefix: bool = True) -> Path:
+    """Write checkpoint `src` (any format) to `dst` as `fmt`: "hf" a Hugging Face folder, "reference" a
+    step_N with all_config.yaml, "project" our .safetensors. Tensors keep their bytes: the content hash is
+    the same in every format."""
+    tensors, config, provenance = read_checkpoint(src, kind=kind)
+    provenance = {k: v for k, v in provenance.items() if k != "content_hash"}
+    dst_path = Path(dst)
+    if fmt == "hf":
+        return write_hf(tensors, config, provenance, dst_path)
+    if fmt == "reference":
+        return write_reference(tensors, config, provenance, dst_path, compiled_prefix=compiled_prefix)
+    if fmt == "project":
+        return write_project(tensors, config, provenance, dst_path)
+    raise CheckpointError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
+
+
 def checkpoint_info(path: str | os.PathLike, *, kind: str | None = None) -> dict[str, Any]:
     """What a checkpoint is: format, kind, variant, sizes, parameter count, training steps, content hash,
-    provenance. A project file is described from its header alone; a reference file is memory-mapped."""
+    provenance. A project file is described from its header alone; a reference file is memory-mapped, a
+    Hugging Face folder (solver/hf_format.py) read."""
     path = resolve_checkpoint_path(path)
-    if is_project_file(path):
+    digest: str | None
+    if path.is_dir():
+        tensors, config, provenance = read_hf(path)
+        digest = content_hash(tensors)
+        fmt, dtypes = "hf", {str(t.dtype).removeprefix("torch.") for t in tensors.values()}
+        numels = {k: t.numel() for k, t in tensors.items()}
+    elif is_project_file(path):
         meta, shapes = _metadata(path)
         config = _project_config(path, meta)
         provenance = json.loads(meta.get("provenance", "{}"))

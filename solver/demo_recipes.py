@@ -2,7 +2,8 @@
 
     python -m solver demo-train sudoku|maze|arc [--work-dir DIR] [--install] [--device ...] [KEY=VALUE ...]
 
-A recipe is `solver/demo/recipes/<kind>.yaml`: the `build-dataset` arguments (`dataset`) and the training
+A recipe is `solver/demo/recipes/<kind>.yaml`: the `build-dataset` arguments (`dataset`, for the builder
+`builder` names, the kind's own by default: `arc-synth` for generated ARC tasks) and the training
 config (`train`, the keys of `python -m solver train`; data_paths and checkpoint_path are filled in here).
 The data goes to WORK_DIR/data (built once, reused), the run to WORK_DIR/run; a run that was interrupted
 continues from its resume.pt. The training evaluates the final weights on the held-out split and records the

@@ -101,3 +101,20 @@ def test_a_taken_name_and_the_same_weights_again_are_refused(add_checkpoint, tin
 def _write(path, data: bytes):
     path.write_bytes(data)
     return path
+
+
+def test_a_hugging_face_folder_is_read_back(add_checkpoint, tiny_checkpoint_files, tmp_path):
+    from solver.checkpoint import checkpoint_info, export_checkpoint
+
+    folder = export_checkpoint(tiny_checkpoint_files["maze"], tmp_path / "tiny-maze-hf", fmt="hf")
+    (tmp_path / "not-a-model").mkdir()
+
+    status, out, err = add_checkpoint(folder, "--activate")
+
+    assert status == 0, err
+    saved = Checkpoint.objects.get(name="tiny-maze-hf")
+    assert saved.is_active and saved.kind == "maze"
+    assert saved.content_hash == checkpoint_info(tiny_checkpoint_files["maze"])["content_hash"]
+    assert checkpoint_file(saved.path).is_file()
+    status, out, err = add_checkpoint(tmp_path / "not-a-model")
+    assert status == 2 and "no such file (nor a Hugging Face folder" in err

@@ -6,6 +6,7 @@
                            [--select halt|vote] [--dtype float32|bfloat16|checkpoint|auto]
     python -m solver info PATH [--kind K] [--json]
     python -m solver convert SRC DST [--kind K]
+    python -m solver export CHECKPOINT DIR --format hf|reference|project [--no-compiled-prefix]
     python -m solver fit-solve --checkpoint PATH --input TASK.json [--augmentations K] [--fit-steps N]
                                [--format jsonl|text]   (an ARC task: fit, solve under augmentations, vote)
     python -m solver init --kind K --output PATH [--hidden-size N --num-heads N --H-cycles N --L-cycles N

@@ -19,7 +19,8 @@ def build_data(kind: str, recipe: dict[str, Any], data_dir: Path) -> None:
         return
     from solver.cli import main as solver_main  # build-dataset, as typed
 
-    arguments = ["build-dataset", kind, "--output-dir", str(data_dir), *map(str, recipe["dataset"])]
+    builder = recipe.get("builder", kind)  # e.g. arc-synth: generated tasks for an ARC model
+    arguments = ["build-dataset", builder, "--output-dir", str(data_dir), *map(str, recipe["dataset"])]
     print("python -m solver " + " ".join(arguments))
     if solver_main(arguments) != 0:
         raise ValueError(f"building the {kind} dataset failed (see above)")

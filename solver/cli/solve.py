@@ -1,5 +1,6 @@
-"""`solve`, `info`, `convert` and `init`: a checkpoint answering puzzles step by step, described, converted
-between the reference's format and ours, or made with random weights (see solver/cli/__init__.py).
+"""`solve`, `info`, `convert`, `export` and `init`: a checkpoint answering puzzles step by step, described,
+converted between the reference's format and ours, written out as a Hugging Face folder or a reference
+step_N, or made with random weights (see solver/cli/__init__.py).
 
 The library is imported inside each command, so that building the parser (every command's) stays cheap.
 """
@@ -144,6 +145,13 @@ def cmd_convert(args: argparse.Namespace) -> None:
     print(convert_checkpoint(args.src, args.dst, kind=args.kind))
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    from solver.checkpoint import export_checkpoint
+
+    print(export_checkpoint(args.checkpoint, args.destination, fmt=args.format, kind=args.kind,
+                            compiled_prefix=not args.no_compiled_prefix))
+
+
 def cmd_init(args: argparse.Namespace) -> None:
     import torch
 
@@ -202,6 +210,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("dst", help="project .safetensors file, or reference step_N file / directory")
     p.add_argument("--kind", choices=KINDS)
     p.set_defaults(func=cmd_convert)
+
+    p = subparsers.add_parser("export", help="write a checkpoint as a Hugging Face folder, a reference step_N or a "
+                                             "project .safetensors (the content hash is kept)")
+    p.add_argument("checkpoint", help="checkpoint (any format, or demo:KIND)")
+    p.add_argument("destination", help="the folder to write (hf; reference: a folder, or the step_N file to write)")
+    p.add_argument("--format", choices=("hf", "reference", "project"), required=True)
+    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--no-compiled-prefix", action="store_true",
+                   help="reference: keys without the `_orig_mod.` prefix of a torch.compile'd run")
+    p.set_defaults(func=cmd_export)
 
     p = subparsers.add_parser("init", help="write a randomly initialised (untrained) checkpoint")
     p.add_argument("--kind", choices=KINDS, required=True)

@@ -241,3 +241,24 @@ def test_a_maze_model_on_a_smaller_field_round_trips_and_other_lengths_are_refus
                                    ("arc", 80, "arc models need a seq_len that fills a square canvas of 3x3 to 30x30 cells, not 80")):
         with pytest.raises(ValueError, match="invalid TRM config: .*" + message):
             tiny_model(kind, seq_len=seq_len)
+
+
+@pytest.mark.parametrize(("fmt", "options"), [("hf", {}), ("reference", {}), ("reference", {"compiled_prefix": False}),
+                                              ("project", {})], ids=["hf", "reference", "reference-plain-keys", "project"])
+def test_an_exported_checkpoint_loads_back_and_gives_the_same_tokens(tmp_path, fmt, options):
+    from solver.checkpoint import export_checkpoint
+    from solver.codecs import codec_for
+
+    source = "demo:sudoku"
+    target = export_checkpoint(source, tmp_path / ("out.safetensors" if fmt == "project" else "out"), fmt=fmt, **options)
+    if fmt == "hf":
+        assert json.loads((target / "config.json").read_text())["model_type"] == "trm"
+        assert "held-out figures: exact_accuracy" in (target / "README.md").read_text()
+    if fmt == "reference":
+        keys = torch.load(target, weights_only=True)
+        assert all(k.startswith("_orig_mod.") == options.get("compiled_prefix", True) for k in keys)
+    assert checkpoint_info(target)["content_hash"] == checkpoint_info(source)["content_hash"]
+
+    puzzle = codec_for("sudoku").encode("..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3..")
+    runs = [[step.tokens for step in solve_steps(load_checkpoint(path)[0], puzzle[None])] for path in (source, target)]
+    assert all(np.array_equal(a, b) for a, b in zip(*runs)) and len(runs[1]) == 8

@@ -1,7 +1,8 @@
 """`manage.py add_checkpoint FILE [--name NAME] [--kind KIND] [--activate]`: the admin upload from a shell.
 
-FILE is a project `.safetensors` checkpoint, or a reference `step_N` file with the `all_config.yaml` of its
-run beside it (converted on arrival). It goes through the same service as the admin upload
+FILE is a project `.safetensors` checkpoint, a reference `step_N` file with the `all_config.yaml` of its
+run beside it (converted on arrival), or a Hugging Face folder (`python -m solver export --format hf`:
+config.json and model.safetensors; converted on arrival). It goes through the same service as the admin upload
 (puzzles.services.checkpoints.checkpoint_upload), so it passes the same checks; it is copied into the
 web's checkpoint folder first, so the source may be deleted afterwards. A refused file leaves no row and
 no copy, and the command exits 2 with the reason on one line.
@@ -19,7 +20,8 @@ from django.template.defaultfilters import filesizeformat
 from puzzles.services.model_cache import checkpoint_file
 from puzzles.models import PUZZLE_KINDS
 from puzzles.services.checkpoints import checkpoint_staging_folder, checkpoint_upload, checkpoint_upload_refusal
-from solver.checkpoint import is_project_file
+from solver.checkpoint import export_checkpoint, is_project_file
+from solver.hf_format import is_hf_folder
 
 REFUSED = 2
 
@@ -47,8 +49,16 @@ class Command(BaseCommand):
         parser.add_argument("--activate", action="store_true", help="make it the default for new jobs of its kind")
 
     def handle(self, *args, file: Path, name: str | None, kind: str | None, activate: bool, **options) -> None:
+        if file.is_dir() and is_hf_folder(file):
+            with tempfile.TemporaryDirectory() as converted:
+                project = Path(converted) / f"{file.name}.safetensors"
+                try:
+                    export_checkpoint(file, project, fmt="project")
+                except ValueError as error:
+                    raise _refused(f"{file}: {error}") from None
+                return self.handle(file=project, name=name or file.name, kind=kind, activate=activate, **options)
         if not file.is_file():
-            raise _refused(f"{file}: no such file")
+            raise _refused(f"{file}: no such file (nor a Hugging Face folder with config.json and model.safetensors)")
         name = name or default_name(file)
         # Asked before copying: a name already taken or a file too large is refused without copying gigabytes.
         refusal = checkpoint_upload_refusal(name=name, upload_name=file.name, size=file.stat().st_size)
