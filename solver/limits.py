@@ -81,13 +81,17 @@ class Budget:
     fit_steps: int  # sign-SGD updates of the puzzle-embedding rows (0: no fitting, zero rows)
     batch_size: int  # examples in the carried batch
     lr: float = DEFAULT_LR  # sign-SGD rate of the rows
+    # Learned rows of the checkpoint tried as the fit's starting point: the best of them on the demonstration
+    # pairs starts every augmentation's row (0: start from zero rows, as training starts them). See
+    # solver/test_time.py, warm_start_rows.
+    warm_start: int = 0
 
 
 # A CPU runs few augmentations and a short fit: the published 7M model takes ~1.7 s per example and
 # supervision step there. So short a fit moves the rows too little at the reference's rate (1e-2: a row
 # entry moves at most lr per update), hence a larger one. A GPU runs the reference's scale and rate.
-BUDGETS = {"cpu": Budget(augmentations=8, fit_steps=16, batch_size=4, lr=5e-2),
-           "cuda": Budget(augmentations=1000, fit_steps=1000, batch_size=512, lr=DEFAULT_LR)}
+BUDGETS = {"cpu": Budget(augmentations=8, fit_steps=16, batch_size=4, lr=5e-2, warm_start=16),
+           "cuda": Budget(augmentations=1000, fit_steps=1000, batch_size=512, lr=DEFAULT_LR, warm_start=256)}
 LIMITS = {"cpu": Budget(augmentations=64, fit_steps=500, batch_size=8),
           "cuda": Budget(augmentations=1000, fit_steps=5000, batch_size=512)}
 

@@ -44,13 +44,13 @@ from typing import Any, Callable, Generator, Iterator, Sequence, cast
 import numpy as np
 import torch
 
-from solver.codecs import CANVAS, ArcCodec, codec_for
-from solver.datasets.arc import (TaskPlan, _draw_augmentations, augmentation, augmentation_name,
+from solver.codecs import ARC_PAD, CANVAS, ArcCodec, codec_for
+from solver.datasets.arc import (SEPARATOR, TaskPlan, _draw_augmentations, augmentation, augmentation_name,
                                  inverse_augmentation, place)
 from solver.voting import Ballot, arc_crop
 from solver.inference import StepResult, solve_steps
 from solver.limits import DEFAULT_LR, Budget, BudgetError
-from solver.losses import IGNORE_LABEL_ID, act_loss
+from solver.losses import IGNORE_LABEL_ID, LOSS_FUNCTIONS, act_loss
 from solver.model import TRM, PuzzleEmbedding
 from solver.optim import sparse_sign_sgd_
 from solver.supervision import HALT_EXPLORATION_PROB, Carry, supervision_step
@@ -126,6 +126,7 @@ class TaskEmbeddings:
     table: torch.Tensor | None = None  # [rows, puzzle_emb_ndim], on the model's device
     fit_steps: int = 0  # updates the rows got
     losses: list[float] = field(default_factory=list)  # loss of every update
+    started_from: WarmStart | None = None  # fitted rows that started from learned ones (None: from zero)
 
     @property
     def fitted(self) -> bool:
@@ -174,6 +175,57 @@ def frozen(model: TRM) -> Iterator[None]:
 
 
 @dataclass
+class WarmStart:
+    """The learned row a fit starts from: of the candidates tried, the checkpoint row whose answers to the
+    demonstration pairs came closest, with its loss and accuracy there before any update."""
+
+    row: int
+    name: str  # the row's identifier (its task, as trained), or "row N" when the checkpoint has no names
+    loss: float  # the trainer's answer loss per demonstration pair, after every supervision step
+    accuracy: float  # share of the demonstration outputs' cells it got right
+    candidates: int  # rows tried
+
+
+def warm_start_rows(model: TRM, task: dict, *, candidates: int, identifiers: Sequence[str] | None = None,
+                    seed: int = 0) -> WarmStart | None:
+    """Try `candidates` learned rows of the checkpoint on the task's demonstration pairs (as drawn, in one
+    batch, no gradient) and keep the one whose answers after every supervision step have the lowest loss.
+
+    A checkpoint trained on many tasks of a rule family holds rows that already mean such a rule; a drawn
+    task of that family is nearly answered by one of them, and its fit starts there instead of at zero (every
+    augmentation's row does; the fit then turns each to its own view). Candidates are the rows of distinct
+    tasks as trained (not their augmentations) when the names are known, else any rows, drawn with `seed`.
+    None when the checkpoint has no learned rows to try.
+    """
+    cfg = model.config
+    if candidates <= 0 or cfg.num_puzzle_identifiers <= 1 or not hasattr(model, "puzzle_emb"):
+        return None
+    pool = [i for i, name in enumerate(identifiers or []) if i > 0 and SEPARATOR not in name and name != "<blank>"]
+    pool = pool or list(range(1, cfg.num_puzzle_identifiers))
+    chosen = sorted(int(i) for i in np.random.RandomState(seed).choice(pool, size=min(candidates, len(pool)), replace=False))
+    codec = codec_for("arc", cfg.seq_len)
+    pairs = _pairs(task)
+    inputs = torch.from_numpy(np.stack([codec.encode(x.tolist()) for _ in chosen for x, _ in pairs]).astype(np.int64))
+    labels = torch.from_numpy(np.stack([codec.encode(y.tolist()) for _ in chosen for _, y in pairs]).astype(np.int64))
+    labels[labels == ARC_PAD] = IGNORE_LABEL_ID
+    batch = {"inputs": inputs.to(model.device), "labels": labels.to(model.device),
+             "puzzle_identifiers": torch.tensor([row for row in chosen for _ in pairs], device=model.device)}
+    carry = Carry.empty(model, batch)
+    carry.z_H, carry.z_L = carry.z_H.to(model.dtype), carry.z_L.to(model.dtype)
+    with torch.no_grad(), frozen(model):
+        for _ in range(cfg.halt_max_steps):
+            carry, logits, _q_halt, _rows = supervision_step(model, carry, batch, exploration_prob=0.0, generator=None)
+    labelled = carry.labels != IGNORE_LABEL_ID
+    loss = (LOSS_FUNCTIONS[cfg.loss_type](logits, carry.labels).sum(-1) / labelled.sum(-1)).view(len(chosen), len(pairs)).mean(1)
+    right = ((logits.argmax(-1) == carry.labels) & labelled).sum(-1) / labelled.sum(-1)
+    best = int(loss.argmin())
+    row = chosen[best]
+    name = identifiers[row] if identifiers and row < len(identifiers) else f"row {row}"
+    return WarmStart(row, name, round(float(loss[best]), 6),
+                     round(float(right.view(len(chosen), len(pairs)).mean(1)[best]), 4), len(chosen))
+
+
+@dataclass
 class FitProgress:
     step: int  # 1-based update
     steps: int  # updates planned
@@ -181,6 +233,7 @@ class FitProgress:
     accuracy: float  # token accuracy of the carried batch's current answers on the demonstration outputs
     exact_accuracy: float  # share of the carried batch whose answer is entirely right
     seconds: float  # since fitting started
+    started_from: WarmStart | None = None  # the learned rows the fit started from (None: zero rows)
 
 
 def demonstration_examples(task: dict, augmentations: Sequence[Augmentation], rows: Sequence[int], seed: int,
@@ -216,8 +269,11 @@ def _batches(examples: dict[str, torch.Tensor], size: int, generator: torch.Gene
 
 def fit_steps(model: TRM, task: dict, *, augmentations: Sequence[Augmentation], steps: int, lr: float = DEFAULT_LR,
               weight_decay: float = DEFAULT_WEIGHT_DECAY, batch_size: int = 16, seed: int = 0, shared: bool = False,
+              warm_start: int = 0, identifiers: Sequence[str] | None = None,
               cancel: Callable[[], bool] | None = None) -> Generator[FitProgress, None, TaskEmbeddings]:
-    """`fit_task_embedding` as a generator: yields each update's progress, returns the embeddings."""
+    """`fit_task_embedding` as a generator: yields each update's progress, returns the embeddings.
+
+    warm_start: learned rows to try as the starting point (`warm_start_rows`); 0 starts from zero rows."""
     cfg = model.config
     if cfg.kind != "arc" or cfg.puzzle_emb_ndim == 0:
         raise ValueError("test-time fitting needs an ARC model with a puzzle embedding")
@@ -226,7 +282,12 @@ def fit_steps(model: TRM, task: dict, *, augmentations: Sequence[Augmentation], 
     device = model.device
     rows = [0] * len(augmentations) if shared else list(range(len(augmentations)))
     table = torch.zeros(max(rows) + 1, cfg.puzzle_emb_ndim, device=device)  # zero, as training starts them
+    started_from = warm_start_rows(model, task, candidates=warm_start, identifiers=identifiers,
+                                   seed=seed) if warm_start else None
+    if started_from is not None:
+        table[:] = model.puzzle_emb.weights[started_from.row].to(device=device, dtype=table.dtype)
     embeddings = TaskEmbeddings(list(augmentations), rows, table)
+    embeddings.started_from = started_from
     if steps <= 0:
         return embeddings
     view = with_puzzle_table(model, table)
@@ -255,7 +316,8 @@ def fit_steps(model: TRM, task: dict, *, augmentations: Sequence[Augmentation], 
             accuracy, exact = _answer_accuracy(logits.detach(), carry.labels)
             embeddings.fit_steps = step
             embeddings.losses.append(float(loss.detach()) / size)
-            yield FitProgress(step, steps, embeddings.losses[-1], accuracy, exact, time.perf_counter() - started)
+            yield FitProgress(step, steps, embeddings.losses[-1], accuracy, exact, time.perf_counter() - started,
+                              started_from)
     return embeddings
 
 
@@ -396,7 +458,8 @@ def run_task(model: TRM, task: dict, *, budget: Budget, identifiers: Sequence[st
         started = time.perf_counter()
         augmentations = draw_augmentations(task, budget.augmentations, seed=42 + seed)
         embeddings = yield from fit_steps(model, task, augmentations=augmentations, steps=budget.fit_steps, lr=budget.lr,
-                                          batch_size=budget.batch_size, seed=seed, cancel=cancel)
+                                          batch_size=budget.batch_size, seed=seed, warm_start=budget.warm_start,
+                                          identifiers=identifiers, cancel=cancel)
         timings["fit"] = time.perf_counter() - started
         if embeddings.fit_steps < budget.fit_steps:
             return
@@ -443,12 +506,20 @@ def read_task(text: str) -> dict:
     return task
 
 
+def started_from_record(warm: WarmStart) -> dict[str, Any]:
+    """The learned row a fit started from, as the stream and the command line say it."""
+    return dataclasses.asdict(warm)
+
+
 def event_record(event: FitProgress | TaskStep | TaskVotes) -> dict[str, Any]:
     """One event as a JSON object (a `phase` field says which)."""
     if isinstance(event, FitProgress):
-        return {"phase": "fit", "step": event.step, "steps": event.steps, "loss": round(event.loss, 6),
-                "accuracy": round(event.accuracy, 6), "exact_accuracy": round(event.exact_accuracy, 6),
-                "seconds": round(event.seconds, 4)}
+        record = {"phase": "fit", "step": event.step, "steps": event.steps, "loss": round(event.loss, 6),
+                  "accuracy": round(event.accuracy, 6), "exact_accuracy": round(event.exact_accuracy, 6),
+                  "seconds": round(event.seconds, 4)}
+        if event.step == 1 and event.started_from is not None:
+            record["started_from"] = started_from_record(event.started_from)
+        return record
     if isinstance(event, TaskStep):  # the identity view's answers (first augmentation), like `solve` prints
         return {"phase": "solve", "step": event.step, "augmentations": len(event.augmentations),
                 "grids": [answer.tolist() for answer in event.answers[0]],

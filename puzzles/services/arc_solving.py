@@ -28,7 +28,7 @@ from puzzles.services.puzzle_input import parse_puzzle
 from puzzles.services.job_steps import JobMember, heartbeat_while, job_finish, steps_record
 from solver.codecs import codec_for
 from solver.limits import fit_budget
-from solver.test_time import FitProgress, TaskStep, TaskVotes, event_record, run_task
+from solver.test_time import FitProgress, TaskStep, TaskVotes, event_record, run_task, started_from_record
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +99,11 @@ def arc_job_execute(job: SolveJob, *, device: str) -> None:
             if isinstance(event, FitProgress):
                 if phase is None:
                     phase = "fit"
-                    events.add("phase:fit", {"type": "phase", "phase": "fit", "augmentations": budget.augmentations,
-                                             "fit_steps": budget.fit_steps, "seconds": 0.0}, after_step=0)
+                    phase_message = {"type": "phase", "phase": "fit", "augmentations": budget.augmentations,
+                                     "fit_steps": budget.fit_steps, "seconds": 0.0}
+                    if event.started_from is not None:  # the learned rows the fit starts from
+                        phase_message["started_from"] = started_from_record(event.started_from)
+                    events.add("phase:fit", phase_message, after_step=0)
                 if event.step == 1 or event.step % every == 0 or event.step == event.steps:
                     record = event_record(event)
                     events.add(f"fit:{event.step}", {"type": "fit", **{k: v for k, v in record.items() if k != "phase"}},

@@ -38,6 +38,9 @@ def cmd_fit_solve(args: argparse.Namespace) -> None:
             line = json.dumps(record, separators=(",", ":"))
         elif record["phase"] == "fit":
             line = f"fit {record['step']}/{record['steps']}: loss {record['loss']:.4f}, accuracy {record['accuracy']:.3f}"
+            if "started_from" in record:
+                start = record["started_from"]
+                line += f" (started from learned row {start['name']}, the best of {start['candidates']} tried)"
         elif record["phase"] == "solve":
             line = f"solve step {record['step']} ({record['augmentations']} views): {record['seconds']:.2f} s"
         else:

@@ -3,10 +3,11 @@
 A family is a rule with parameters (which colour, which direction, how many times); drawing the parameters
 makes a task, and drawing input grids and applying the rule makes its pairs. One family yields many distinct
 tasks, so that a model that learns a family from some of its tasks can be asked for others: the held-out
-split holds tasks of the same families with parameters of their own (and, with `--held-out-families`,
-families never trained). Tasks go through the ARC builder (solver/datasets/arc.py) like any ARC subset: one
+tasks are of the same families with parameters of their own (and, with `--held-out-families`, of families
+never trained). Trained tasks go through the ARC builder (solver/datasets/arc.py) like any ARC subset: one
 puzzle embedding per task and augmentation, the reference's augmentations and placement, on a canvas of
-`--canvas` cells a side (30 as the reference; smaller is much cheaper to train on a CPU).
+`--canvas` cells a side (30 as the reference; smaller is much cheaper to train on a CPU). Held-out tasks are
+kept out of training altogether (held_out_tasks.json), as a task drawn in the editor is.
 
     python -m solver build-dataset arc-synth --output-dir DIR [--tasks-per-family 40] [--held-out-tasks 5]
                                              [--families flip-h rotate ...] [--held-out-families ...]
@@ -22,6 +23,7 @@ the rule says (tiling, scaling, mirroring, borders, cropping, counting).
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ from solver.datasets import arc
 
 Grid = np.ndarray
 Rule = Callable[[Grid], Grid]
+HELD_OUT_FILE = "held_out_tasks.json"  # tasks never trained, with their test outputs
 
 
 @dataclass(frozen=True)
@@ -284,11 +287,14 @@ def build(output_dir: Path, *, families: Sequence[str] = tuple(FAMILIES), held_o
           tasks_per_family: int = 40, held_out_tasks: int = 5, pairs: int = 3, min_side: int = 3, max_side: int = 8,
           canvas: int = 13, num_aug: int = 8, seed: int = 0,
           log: Callable[[str], None] = lambda message: print(message, file=sys.stderr)) -> dict:
-    """Write the curriculum in the reference's ARC layout (train/, test/, identifiers.json, test_puzzles.json).
+    """Write the curriculum in the reference's ARC layout (train/, test/, identifiers.json, test_puzzles.json)
+    and the held-out tasks beside it (HELD_OUT_FILE).
 
-    The train split holds every task of `families` but `held_out_tasks` of each, which with every task of
-    `held_out_families` form the test subset: their demonstration pairs train (so that their embedding rows
-    are learned), their test pairs are the held-out figures, as the reference's evaluation subset works.
+    The trained tasks are `tasks_per_family` of each of `families`: their demonstration pairs are the train
+    split, their test pairs the test split (new inputs of known tasks, what the training's evaluations
+    report). The held-out tasks are never trained, as a drawn task is not: `held_out_tasks` more of each
+    family (new parameters) and every task of `held_out_families` (`unseen-<family>-<n>`), written with their
+    test outputs to HELD_OUT_FILE for bench/arc_fitting.py --synth, which fits and solves them.
     """
     unknown = [name for name in (*families, *held_out_families) if name not in FAMILIES]
     if unknown:
@@ -313,7 +319,8 @@ def build(output_dir: Path, *, families: Sequence[str] = tuple(FAMILIES), held_o
         family, number = name.rsplit("-", 1)
         subsets["synth-held-out" if int(number) > tasks_per_family else "synth-train"][name] = task
     subsets["synth-held-out"].update({f"unseen-{name}": task for name, task in unseen.items()})
-    summary = arc.build(output_dir, subsets=list(subsets), test_set_name="synth-held-out", seed=seed, num_aug=num_aug,
+    summary = arc.build(output_dir, subsets=["synth-train"], test_set_name="synth-train", seed=seed, num_aug=num_aug,
                         load_tasks=subsets.__getitem__, canvas=canvas, log=log)
+    (output_dir / HELD_OUT_FILE).write_text(json.dumps(subsets["synth-held-out"]))
     return {"families": len(families), "held_out_families": len(held_out_families),
             "subsets": {name: len(tasks) for name, tasks in subsets.items()}, "canvas": canvas, **summary}

@@ -71,21 +71,24 @@ def test_tasks_are_seeded_distinct_and_fit_the_canvas():
             assert 3 <= min(i.shape) and max(i.shape) <= 8 and max(o.shape) <= CANVAS and i.any()
 
 
-def test_the_curriculum_is_written_in_the_arc_layout_with_held_out_tasks_and_families(tmp_path):
+def test_the_curriculum_is_written_in_the_arc_layout_and_held_out_tasks_are_never_trained(tmp_path):
     out = tmp_path / "synth"
     assert main(["build-dataset", "arc-synth", "--output-dir", str(out), "--families", "flip-h", "scale", "count",
                  "--held-out-families", "border", "--tasks-per-family", "5", "--held-out-tasks", "2",
                  "--num-aug", "2", "--canvas", str(CANVAS)]) == 0
 
-    held_out = json.loads((out / "test_puzzles.json").read_text())
+    held_out = json.loads((out / arc_synth.HELD_OUT_FILE).read_text())
     assert sorted(held_out) == sorted([f"{f}-{n}" for f in ("flip-h", "scale", "count") for n in (6, 7)]
                                       + ["unseen-border-1", "unseen-border-2"])
+    assert all("output" in pair for task in held_out.values() for pair in task["test"])
     train, test = load_split(out, "train"), load_split(out, "test")
     assert train.metadata.seq_len == test.metadata.seq_len == CANVAS * CANVAS
-    assert test.num_examples == len(held_out) * 3  # one test pair each, as itself and 2 augmentations (voted over)
     names = json.loads((out / "identifiers.json").read_text())
-    # 23 tasks (5 + 2 of each of three families, 2 unseen), each as itself and with 2 augmentations.
-    assert len(names) == 1 + 23 * 3 and "unseen-border-1|||" in " ".join(names)
+    # The 15 trained tasks (5 of each of three families), each as itself and with 2 augmentations; nothing
+    # of a held-out task is trained.
+    assert len(names) == 1 + 15 * 3
+    assert not {name.split("|||")[0] for name in names} & set(held_out)
+    assert test.num_examples == 15 * 3  # the trained tasks' test pairs: new inputs of known tasks
 
     assert main(["build-dataset", "arc-synth", "--output-dir", str(tmp_path / "bad"), "--families", "spiral"]) == 2
     assert main(["build-dataset", "arc-synth", "--output-dir", str(tmp_path / "bad"), "--canvas", "40"]) == 2

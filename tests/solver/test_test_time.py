@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -16,8 +17,9 @@ from solver.inference import StepResult
 from solver.losses import act_loss
 from solver.limits import BudgetError, fit_budget
 from solver.test_time import (Augmentation, FitProgress, TaskEmbeddings, TaskStep, TaskVotes,
-                              demonstration_examples, draw_augmentations, fit_task_embedding,
-                              known_task_embeddings, run_task, solve_task, vote, with_puzzle_table)
+                              demonstration_examples, draw_augmentations, event_record, fit_task_embedding,
+                              known_task_embeddings, run_task, solve_task, vote, warm_start_rows,
+                              with_puzzle_table)
 from solver.supervision import Carry, supervision_step
 from tests.solver.conftest import tiny_model
 
@@ -188,3 +190,30 @@ def test_fit_solve_refuses_a_budget_outside_the_limits(tiny_checkpoint_files, tm
     done = run_cli("--checkpoint", str(tiny_checkpoint_files["arc"]), "--input", str(task_file), "--augmentations", "65")
     assert done.returncode == 2
     assert "augmentations must be between 1 and 64" in done.stderr
+
+
+def test_a_fit_starts_from_the_learned_row_that_answers_the_demonstrations_best():
+    # A checkpoint whose table holds, among rows of noise, one row fitted to this task (as training on many
+    # tasks of a rule leaves rows that mean it): the warm start finds that row and the fit starts there.
+    model = tiny_model("arc", num_puzzle_identifiers=8, seq_len=5 * 5)  # a 5x5 canvas: the task's 2x2 grids fit
+    identity = draw_augmentations(TASK, 1)
+    fitted = fit_task_embedding(model, TASK, augmentations=identity, steps=200, lr=0.05)
+    with torch.no_grad():
+        model.puzzle_emb.weights.copy_(torch.randn(model.puzzle_emb.weights.shape, generator=torch.Generator().manual_seed(5)))
+        model.puzzle_emb.weights[5] = fitted.table[0]
+    names = ["<blank>", *(f"task-{i}" for i in range(1, 8))]
+
+    warm = warm_start_rows(model, TASK, candidates=7, identifiers=names)
+    assert (warm.row, warm.name, warm.candidates) == (5, "task-5", 7)
+    augmented = warm_start_rows(model, TASK, candidates=7, identifiers=names[:5] + ["task-5|||t1|||0123456789"] * 3)
+    assert augmented.row != 5 and augmented.candidates == 4  # an augmentation's row is no candidate when names tell
+
+    budget = fit_budget("cpu", fit_steps=2, augmentations=2)
+    events = list(run_task(model, TASK, budget=dataclasses.replace(budget, warm_start=7), identifiers=names, steps=2))
+    fits = [e for e in events if isinstance(e, FitProgress)]
+    assert fits[0].started_from.row == 5
+    assert event_record(fits[0])["started_from"] == {"row": 5, "name": "task-5", "loss": warm.loss,
+                                                     "accuracy": warm.accuracy, "candidates": 7}
+    assert "started_from" not in event_record(fits[1])
+    zero = list(run_task(model, TASK, budget=dataclasses.replace(budget, warm_start=0), identifiers=names, steps=2))
+    assert [e for e in zero if isinstance(e, FitProgress)][0].started_from is None
