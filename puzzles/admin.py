@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
@@ -23,6 +24,7 @@ from puzzles.services.checkpoint_upload import (
     UploadRefused,
 )
 from puzzles.models import Checkpoint, SolveJob, Step
+from puzzles.services.training_curve import training_curve_svg
 from puzzles.services.checkpoints import (
     checkpoint_activate,
     checkpoint_delete,
@@ -48,10 +50,12 @@ class CheckpointAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "kind", "is_active", "variant", "parameters", "halt_max_steps", "training_steps",
                            "trained", "content_hash", "path", "created_at"]}),
         ("Held-out results", {"fields": ["held_out_results"]}),
+        ("Training", {"fields": ["training_curve"]}),
         ("What the solver reports", {"fields": ["provenance", "info_json"], "classes": ["collapse"]}),
     ]
     readonly_fields = ["kind", "is_active", "variant", "parameters", "halt_max_steps", "training_steps", "trained",
-                       "content_hash", "path", "created_at", "held_out_results", "provenance", "info_json"]
+                       "content_hash", "path", "created_at", "held_out_results", "training_curve", "provenance",
+                       "info_json"]
 
     # ------------------------------------------------------------------------------------ display
 
@@ -73,6 +77,14 @@ class CheckpointAdmin(admin.ModelAdmin):
         if not evaluation:
             return "none recorded with this checkpoint"
         return _pretty_json(evaluation)
+
+    @admin.display(description="training curve")
+    def training_curve(self, checkpoint: Checkpoint) -> str:
+        curve = (checkpoint.info.get("provenance") or {}).get("training_curve") or []
+        svg = training_curve_svg(curve)
+        if not svg:
+            return "none recorded with this checkpoint (its training did not write metrics.jsonl)"
+        return mark_safe(svg)  # numbers only: training_curve_svg writes no text from the checkpoint
 
     @admin.display(description="provenance")
     def provenance(self, checkpoint: Checkpoint) -> str:

@@ -344,6 +344,18 @@ class MetricsLog:
         kept = [line for line in self.path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
         self.path.write_text("".join(line + "\n" for line in kept))
 
+    def curve(self, points: int = 200) -> list[dict[str, float]]:
+        """The logged windows' step, loss and accuracies, thinned to at most `points` (the last kept): what a
+        checkpoint carries of its training curve, so that the admin can draw it without the run's folder."""
+        if not self.path.exists():
+            return []
+        windows = [record for record in map(json.loads, filter(str.strip, self.path.read_text().splitlines()))
+                   if "held_out" not in record]
+        stride = max(1, -(-len(windows) // points))
+        kept = windows[::stride] + ([windows[-1]] if windows and (len(windows) - 1) % stride else [])
+        return [{key: record[key] for key in ("step", "loss", "accuracy", "exact_accuracy") if key in record}
+                for record in kept]
+
     def write(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as file:
@@ -436,6 +448,9 @@ class Trainer:
             provenance["evaluation"] = self.evaluation
         if self.started_from is not None:
             provenance["started_from"] = self.started_from
+        curve = self.metrics_log.curve() if self.process.is_main else []
+        if curve:
+            provenance["training_curve"] = curve
         identifiers = self.config.data_path / "identifiers.json"
         if identifiers.is_file():  # ARC: the task (and augmentation) each puzzle-embedding row was trained for
             provenance["puzzle_identifiers"] = json.loads(identifiers.read_text())

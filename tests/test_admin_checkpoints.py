@@ -117,6 +117,30 @@ def test_held_out_figures_recorded_in_the_file_are_shown(admin_client, tiny_chec
     assert "maze-30x30-hard test" in page and "0.853" in page
 
 
+def test_the_training_curve_that_came_with_the_checkpoint_is_drawn(admin_client, tmp_path):
+    import re
+
+    from solver.cli import main as solver_main
+    from tests.solver.test_train import tiny_config, write_sudoku_dataset
+    from solver.train import train
+
+    data = write_sudoku_dataset(tmp_path / "data")
+    result = train(tiny_config(data, tmp_path / "run", max_steps=8, log_every=2, eval_at_end=False), log=lambda _: None)
+    with safe_open(str(result.checkpoint), framework="pt") as f:
+        curve = json.loads(f.metadata()["provenance"])["training_curve"]
+    assert [point["step"] for point in curve] == [2, 4, 6, 8] and all(point["loss"] > 0 for point in curve)
+
+    page = admin_client.get(upload(admin_client, "trained-here", result.checkpoint).url).content.decode()
+
+    svg = re.search(r'<svg[^>]*class="training-curve".*?</svg>', page, re.S).group(0)
+    assert "updates 2 to 8" in svg and svg.count("<polyline") == 3
+    assert all(len(re.findall(r"\d+\.\d,\d+\.\d", line)) == 4 for line in re.findall(r'points="([^"]*)"', svg))
+    assert solver_main(["init", "--kind", "sudoku", "--output", str(tmp_path / "untrained.safetensors"), "--hidden-size", "16",
+                        "--num-heads", "2"]) == 0
+    untrained = admin_client.get(upload(admin_client, "untrained", tmp_path / "untrained.safetensors").url).content.decode()
+    assert "its training did not write metrics.jsonl" in untrained
+
+
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_an_upload_through_the_asgi_handler_daphne_serves_is_accepted(async_client, tiny_checkpoint_files,
