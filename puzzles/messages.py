@@ -91,3 +91,46 @@ def status_message(job: SolveJob) -> dict:
 
 def event_message(event: JobEvent) -> dict:
     return {**event.payload, "seq": event.seq, "after_step": event.after_step}
+
+
+# ------------------------------------------------------------------------ an ARC job's events (see above)
+# Built from the solver's own records of its events (solver/test_time.py event_record) and, for the views,
+# from its TaskStep (read by attribute: this module loads no torch, the web process imports it).
+
+
+def arc_fit_phase_message(*, augmentations: int, fit_steps: int, started_from: dict | None = None) -> dict:
+    message = {"type": "phase", "phase": "fit", "augmentations": augmentations, "fit_steps": fit_steps, "seconds": 0.0}
+    if started_from is not None:  # the learned row the fit starts from
+        message["started_from"] = started_from
+    return message
+
+
+def arc_fit_message(record: dict) -> dict:
+    """One fitting update, from the solver's `{"phase": "fit", ...}` record (its `started_from` goes in the phase)."""
+    return {"type": "fit", **{k: v for k, v in record.items() if k not in ("phase", "started_from")}}
+
+
+def arc_solve_phase_message(*, augmentations: int, seconds: float) -> dict:
+    return {"type": "phase", "phase": "solve", "augmentations": augmentations, "seconds": round(seconds, 4)}
+
+
+def arc_aug_step_message(event, i: int, grids: list) -> dict:
+    """View `i`'s answer at a step (a solver TaskStep), mapped back; its augmented input at step 1."""
+    augmentation = event.augmentations[i]
+    row = event.row(i, 0)
+    message = {"type": "aug_step", "augmentation": i, "transform": augmentation.describe(), "step": event.step,
+               "grid": event.answers[i][0].tolist(), "halt_prob": round(float(event.result.halt_prob[row]), 6)}
+    if event.tests > 1:
+        message["grids"] = [answer.tolist() for answer in event.answers[i]]
+    if event.step == 1:
+        message["input"] = augmentation.apply(grids[0]).tolist()
+    return message
+
+
+def arc_vote_message(record: dict, *, augmentations: int) -> dict:
+    """The vote, from the solver's `{"phase": "vote", ...}` record: the first test input's attempts and
+    candidates at the top, every test input's under `tests`."""
+    first = record["tests"][0]
+    return {"type": "vote", "attempts": first["attempts"], "candidates": first["candidates"], "tests": record["tests"],
+            "augmentations": augmentations, "fitted": record["fitted"], "timings": record["timings"]}
+

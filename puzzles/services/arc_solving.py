@@ -19,7 +19,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from puzzles.messages import event_message
+from puzzles.messages import (
+    arc_aug_step_message,
+    arc_fit_message,
+    arc_fit_phase_message,
+    arc_solve_phase_message,
+    arc_vote_message,
+    event_message,
+)
 from puzzles.services.model_cache import cached_identifiers, cached_model
 from puzzles.models import JobEvent, SolveJob
 from puzzles.services.publishing import publish_event
@@ -99,48 +106,25 @@ def arc_job_execute(job: SolveJob, *, device: str) -> None:
             if isinstance(event, FitProgress):
                 if phase is None:
                     phase = "fit"
-                    phase_message = {"type": "phase", "phase": "fit", "augmentations": budget.augmentations,
-                                     "fit_steps": budget.fit_steps, "seconds": 0.0}
-                    if event.started_from is not None:  # the learned rows the fit starts from
-                        phase_message["started_from"] = started_from_record(event.started_from)
-                    events.add("phase:fit", phase_message, after_step=0)
+                    started_from = started_from_record(event.started_from) if event.started_from is not None else None
+                    events.add("phase:fit", arc_fit_phase_message(augmentations=budget.augmentations, fit_steps=budget.fit_steps,
+                                                                  started_from=started_from), after_step=0)
                 if event.step == 1 or event.step % every == 0 or event.step == event.steps:
-                    record = event_record(event)
-                    events.add(f"fit:{event.step}", {"type": "fit", **{k: v for k, v in record.items() if k != "phase"}},
-                               after_step=0)
+                    events.add(f"fit:{event.step}", arc_fit_message(event_record(event)), after_step=0)
             elif isinstance(event, TaskStep):
                 if phase != "solve":
                     phase = "solve"
-                    events.add("phase:solve", {"type": "phase", "phase": "solve", "augmentations": len(event.augmentations),
-                                               "seconds": round(time.perf_counter() - started, 4)}, after_step=0)
+                    events.add("phase:solve", arc_solve_phase_message(augmentations=len(event.augmentations),
+                                                                      seconds=time.perf_counter() - started), after_step=0)
                 views = len(event.augmentations)
                 steps_record(codec, event.result, [member])
                 for i in range(min(views, SHOWN_AUGMENTATIONS)):
-                    events.add(f"aug:{i}:{event.step}", _aug_step(event, i, grids), after_step=event.step)
+                    events.add(f"aug:{i}:{event.step}", arc_aug_step_message(event, i, grids), after_step=event.step)
             elif isinstance(event, TaskVotes):
                 votes = event
-                events.add("vote", _vote(event, views), after_step=member.steps_run)
+                events.add("vote", arc_vote_message(event_record(event), augmentations=views), after_step=member.steps_run)
     if not member.lost:
         _end(job, member, votes, views, cancelled=cancelled, timed_out=timed_out)
-
-
-def _aug_step(event: TaskStep, i: int, grids: list) -> dict:
-    augmentation = event.augmentations[i]
-    row = event.row(i, 0)
-    message = {"type": "aug_step", "augmentation": i, "transform": augmentation.describe(), "step": event.step,
-               "grid": event.answers[i][0].tolist(), "halt_prob": round(float(event.result.halt_prob[row]), 6)}
-    if event.tests > 1:
-        message["grids"] = [answer.tolist() for answer in event.answers[i]]
-    if event.step == 1:
-        message["input"] = augmentation.apply(grids[0]).tolist()
-    return message
-
-
-def _vote(votes: TaskVotes, augmentations: int) -> dict:
-    record = event_record(votes)
-    first = record["tests"][0]
-    return {"type": "vote", "attempts": first["attempts"], "candidates": first["candidates"], "tests": record["tests"],
-            "augmentations": augmentations, "fitted": votes.fitted, "timings": votes.timings}
 
 
 def _end(job: SolveJob, member: JobMember, votes: TaskVotes | None, views: int, *, cancelled: bool, timed_out: bool) -> None:
