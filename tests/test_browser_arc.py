@@ -196,3 +196,24 @@ def test_structure_import_and_a_phone_with_touch(stack, active_checkpoints, brow
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
     finally:
         context.close()
+
+
+def test_with_a_small_canvas_model_active_the_editor_makes_only_grids_it_takes(stack, active_checkpoints, page, tmp_path):
+    import subprocess
+    import sys
+
+    from puzzles.services.checkpoints import checkpoint_register
+
+    path = tmp_path / "arc13.safetensors"
+    subprocess.run([sys.executable, "-m", "solver", "init", "--kind", "arc", "--field", "13", "--output", str(path),
+                    "--hidden-size", "16", "--num-heads", "2"], check=True, capture_output=True)
+    checkpoint_register(path=path, name="arc-13", activate=True)
+
+    page.goto(stack.base_url + "/")
+    page.get_by_role("radio", name="ARC").check()
+    assert "it takes ARC grids up to 13×13" in page.locator("#model-note").inner_text()
+    width = page.get_by_label("Test 1 input width")
+    assert width.get_attribute("max") == "13"
+    width.fill("20")
+    width.press("Enter")
+    assert len(task_text(page)["test"][0]["input"][0]) == 13  # held to the canvas
