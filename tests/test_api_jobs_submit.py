@@ -112,18 +112,23 @@ def test_an_api_url_that_matches_nothing_answers_json_404(client, db):
     assert response.json() == {"error": "no API resource at /api/v1/jobs/not-a-uuid/"}
 
 
-@pytest.fixture
-def maze_field_10(db, tmp_path):
-    """A maze checkpoint trained (here: initialised) on a 10x10 field, beside the 30x30 one."""
+def small_field_checkpoint(tmp_path, kind: str, side: int, name: str):
+    """A checkpoint of `kind` made (here: initialised) on a side x side field or canvas, registered as `name`."""
     import subprocess
     import sys
 
     from puzzles.services.checkpoints import checkpoint_register
 
-    path = tmp_path / "maze10.safetensors"
-    subprocess.run([sys.executable, "-m", "solver", "init", "--kind", "maze", "--field", "10", "--output", str(path),
+    path = tmp_path / f"{name}.safetensors"
+    subprocess.run([sys.executable, "-m", "solver", "init", "--kind", kind, "--field", str(side), "--output", str(path),
                     "--hidden-size", "16", "--num-heads", "2"], check=True, capture_output=True)
-    return checkpoint_register(path=path, name="maze-10")
+    return checkpoint_register(path=path, name=name)
+
+
+@pytest.fixture
+def maze_field_10(db, tmp_path):
+    """A maze checkpoint on a 10x10 field, beside the 30x30 one."""
+    return small_field_checkpoint(tmp_path, "maze", 10, "maze-10")
 
 
 def test_a_maze_larger_than_the_checkpoints_field_is_refused_and_the_field_is_listed(api, client, active_checkpoints,
@@ -146,15 +151,7 @@ def test_a_maze_larger_than_the_checkpoints_field_is_refused_and_the_field_is_li
 @pytest.fixture
 def arc_canvas_13(db, tmp_path):
     """An ARC checkpoint on a 13x13 canvas (a CPU-sized model), beside the 30x30 one."""
-    import subprocess
-    import sys
-
-    from puzzles.services.checkpoints import checkpoint_register
-
-    path = tmp_path / "arc13.safetensors"
-    subprocess.run([sys.executable, "-m", "solver", "init", "--kind", "arc", "--field", "13", "--output", str(path),
-                    "--hidden-size", "16", "--num-heads", "2"], check=True, capture_output=True)
-    return checkpoint_register(path=path, name="arc-13")
+    return small_field_checkpoint(tmp_path, "arc", 13, "arc-13")
 
 
 def test_an_arc_grid_larger_than_the_checkpoints_canvas_is_refused_naming_the_grid(api, client, active_checkpoints,

@@ -199,15 +199,10 @@ def test_structure_import_and_a_phone_with_touch(stack, active_checkpoints, brow
 
 
 def test_with_a_small_canvas_model_active_the_editor_makes_only_grids_it_takes(stack, active_checkpoints, page, tmp_path):
-    import subprocess
-    import sys
+    from puzzles.services.checkpoints import checkpoint_activate
+    from tests.test_api_jobs_submit import small_field_checkpoint
 
-    from puzzles.services.checkpoints import checkpoint_register
-
-    path = tmp_path / "arc13.safetensors"
-    subprocess.run([sys.executable, "-m", "solver", "init", "--kind", "arc", "--field", "13", "--output", str(path),
-                    "--hidden-size", "16", "--num-heads", "2"], check=True, capture_output=True)
-    checkpoint_register(path=path, name="arc-13", activate=True)
+    checkpoint_activate(checkpoint=small_field_checkpoint(tmp_path, "arc", 13, "arc-13"))
 
     page.goto(stack.base_url + "/")
     page.get_by_role("radio", name="ARC").check()
