@@ -64,13 +64,15 @@ def test_a_missing_or_malformed_recipe_is_refused_with_its_path(tmp_path, capsys
 def test_every_shipped_recipe_is_a_valid_dataset_command_and_training_config(recipe, tmp_path):
     kind = recipe.split(".")[0].split("-")[0]  # maze-gpu.yaml is another recipe for mazes
     loaded = load_recipe(kind, RECIPES_DIR / recipe)
-    arguments = build_parser().parse_args(["build-dataset", kind, "--output-dir", str(tmp_path),
+    builder = loaded.get("builder", kind)  # arc-synth.yaml: generated ARC tasks
+    arguments = build_parser().parse_args(["build-dataset", builder, "--output-dir", str(tmp_path),
                                            *map(str, loaded["dataset"])])
-    assert arguments.dataset_kind == kind
+    assert arguments.dataset_kind == builder
     config = load_train_config(None, data_paths=[str(tmp_path)], checkpoint_path=str(tmp_path / "run"),
                                **loaded["train"])
-    # The shape the built dataset would have (a maze recipe may use a smaller --field).
-    seq_len = arguments.field ** 2 if kind == "maze" else KIND_SHAPES[kind]["seq_len"]
+    # The shape the built dataset would have (a maze recipe may use a smaller --field, arc-synth a --canvas).
+    seq_len = {"maze": getattr(arguments, "field", 0) ** 2, "arc-synth": getattr(arguments, "canvas", 0) ** 2}.get(
+        builder, KIND_SHAPES[kind]["seq_len"])
     split = SimpleNamespace(metadata=SimpleNamespace(kind=kind, num_puzzle_identifiers=1, seq_len=seq_len,
                                                      vocab_size=KIND_SHAPES[kind]["vocab_size"]))
     model = config.model_config(split)
