@@ -77,9 +77,10 @@ def test_redis_restarted_during_a_running_job(own_stack, own_redis, slow_maze_ch
     status, accepted = own_stack.request("POST", "/api/v1/jobs/", {"kind": "sudoku", "puzzle": {"grid": SUDOKU}, "steps": 2})
     assert status == 202 and accepted["status"] == "queued", accepted
     # A viewer that connects while Redis is down is refused with a reason it can act on: the close code (what
-    # the page acts on: it reconnects), after the error message that says it in words. Under load that message
-    # has twice been missing before the close (here in CI, and a status at 200 clients in bench/load.py); the
-    # cause is not found yet (bench/README.md), so the code is required and the words only when they arrive.
+    # the page acts on: it reconnects), after the error message that says it in words. The words are checked
+    # only when they arrive: websockets' sync client (17.4, this suite's) now and then loses every message that
+    # comes right behind the handshake on a loaded machine, though the server sent them (reproduced 2026-12-06:
+    # 1-2 streams in 300 lost with it, none with its asyncio client or a raw socket reader; bench/README.md).
     with connect(own_stack.ws_url + job["stream"], open_timeout=10) as refused:
         last = read_until_closed(refused)
     assert refused.close_code == 4503, (refused.close_code, last)
