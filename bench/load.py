@@ -15,6 +15,7 @@ time of one lone job measured first in the same run.
 """
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from websockets.sync.client import connect
+from websockets.asyncio.client import connect
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PUZZLES = {
@@ -54,11 +55,18 @@ def post(base: str, body: dict) -> dict:
 
 
 def watch(ws_base: str, job: dict, expected_steps: int) -> dict:
-    """Read one job's stream to its end; the delays of its steps and whether any was missing."""
+    """Read one job's stream to its end; the delays of its steps and whether any was missing.
+
+    With websockets' asyncio client, in this thread's own event loop: its sync client now and then loses the
+    messages that arrive right behind the handshake on a loaded machine (bench/README.md, the load ramp)."""
+    return asyncio.run(_watch(ws_base, job, expected_steps))
+
+
+async def _watch(ws_base: str, job: dict, expected_steps: int) -> dict:
     delays, steps = [], []
-    with connect(ws_base + job["stream"], open_timeout=30) as stream:
+    async with connect(ws_base + job["stream"], open_timeout=30) as stream:
         while True:
-            message = json.loads(stream.recv(timeout=600))
+            message = json.loads(await asyncio.wait_for(stream.recv(), timeout=600))
             if message["type"] == "status":
                 return {"status": message["status"], "delays": delays,
                         "batch_size": (message.get("result") or {}).get("batch_size"),

@@ -29,6 +29,7 @@ trip, and one small row's INSERT + COMMIT in the playground's database. Prints m
 """
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -42,7 +43,7 @@ import urllib.error
 from pathlib import Path
 
 import redis
-from websockets.sync.client import connect
+from websockets.asyncio.client import connect
 
 # bench/ is the script's folder, so its sibling imports as a module: the same playground, the same helpers.
 from load import PUZZLES, free_port, percentile, post, private_database, start_playground
@@ -64,11 +65,15 @@ BASELINE_OF = {"database (computed -> committed)": "INSERT + COMMIT",
 
 def read_steps(url: str) -> tuple[list[dict], int]:
     """The stream's step messages to its end, each with `arrival` (this client's clock, the servers' too), and
-    the size of the batch the job ran in."""
+    the size of the batch the job ran in. Read with websockets' asyncio client (see bench/load.py, watch)."""
+    return asyncio.run(_read_steps(url))
+
+
+async def _read_steps(url: str) -> tuple[list[dict], int]:
     steps = []
-    with connect(url, open_timeout=30) as stream:
+    async with connect(url, open_timeout=30) as stream:
         while True:
-            text = stream.recv(timeout=600)
+            text = await asyncio.wait_for(stream.recv(), timeout=600)
             arrival = time.time()
             message = json.loads(text)
             if message["type"] == "status":
