@@ -12,7 +12,7 @@ import redis
 from django.conf import settings
 
 from puzzles.models import SolveJob
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, UNCONSUMED_QUEUE
 from tests.stack import Stack, database_url_for_subprocess
 from trmweb.redis_databases import redis_databases
 
@@ -22,8 +22,6 @@ SUDOKU = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3.
 LIMIT = 4
 SUBMITS = 40
 # The web sends jobs to a queue its worker does not consume, so none ends and frees a place meanwhile.
-UNCONSUMED_QUEUE = "gpu"
-
 
 @pytest.fixture
 def limited_stack(django_db_setup, django_db_blocker, redis_url, tmp_path):
@@ -39,7 +37,6 @@ def limited_stack(django_db_setup, django_db_blocker, redis_url, tmp_path):
         yield running
     broker.delete(UNCONSUMED_QUEUE)
     broker.close()
-
 
 def test_concurrent_submits_of_one_client_stay_within_its_unfinished_job_limit(limited_stack, active_checkpoints):
     start = threading.Barrier(SUBMITS)

@@ -10,12 +10,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 from puzzles.models import SolveJob
 from puzzles.services.jobs import Client, job_submit
+from tests.conftest import UNCONSUMED_QUEUE
 from trmweb.redis_databases import redis_databases
 
 SUDOKU = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3.."
 # No worker of the suite consumes this queue, so a job sent there stays queued for the test to look at.
-UNCONSUMED_QUEUE = "gpu"
-
 
 @pytest.mark.parametrize(("url", "expected"), [
     ("redis://127.0.0.1:6379/0", ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/1", "redis://127.0.0.1:6379/2")),
@@ -29,12 +28,10 @@ def test_the_three_databases_follow_the_url(url, expected):
 
     assert (databases.broker, databases.channels, databases.cache) == expected
 
-
 @pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/zero", "http://127.0.0.1:6379/0"])
 def test_a_url_that_names_no_database_number_is_refused_with_the_reason(url):
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
         redis_databases(url)
-
 
 def test_clearing_the_cache_leaves_queued_jobs_and_stream_groups(redis_url, active_checkpoints, settings):
     settings.TRM_SOLVE_QUEUE = UNCONSUMED_QUEUE

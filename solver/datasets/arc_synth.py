@@ -125,7 +125,7 @@ def _gravity(rng):
 
 
 def _crop(rng):
-    colour, noise = _colours(rng, 2)
+    colour = _colours(rng, 1)[0]
     make_object = _object(colour)
 
     def rule(g: Grid) -> Grid:
