@@ -88,6 +88,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tasks-per-family", type=int, default=40, help="trained tasks of each family")
     p.add_argument("--held-out-tasks", type=int, default=5, help="held-out tasks of each family, with parameters of their own")
     p.add_argument("--pairs", type=int, default=3, help="demonstration pairs per task")
+    p.add_argument("--train-pairs", type=int, help="demonstration pairs per trained task (default: --pairs); more "
+                   "pairs per task make the rule, not the pairs, the cheaper thing to learn")
     p.add_argument("--min-side", type=int, default=3, help="smallest input side")
     p.add_argument("--max-side", type=int, default=8, help="largest input side (outputs may grow: tiling, scaling)")
     p.add_argument("--canvas", type=int, default=13, help="side of the square canvas (30: the reference's)")
@@ -157,9 +159,10 @@ def cmd_arc(args: argparse.Namespace) -> None:
 
 def cmd_arc_synth(args: argparse.Namespace) -> None:
     _check_counts(args, "num_aug", "held_out_tasks")
-    if args.tasks_per_family < 1 or args.pairs < 1:
-        raise ValueError("--tasks-per-family and --pairs must be at least 1")
+    if args.tasks_per_family < 1 or args.pairs < 1 or (args.train_pairs is not None and args.train_pairs < 1):
+        raise ValueError("--tasks-per-family, --pairs and --train-pairs must be at least 1")
     _report(arc_synth.build(args.output_dir, families=args.families, held_out_families=args.held_out_families,
                             tasks_per_family=args.tasks_per_family, held_out_tasks=args.held_out_tasks,
-                            pairs=args.pairs, min_side=args.min_side, max_side=args.max_side, canvas=args.canvas,
+                            pairs=args.pairs, train_pairs=args.train_pairs, min_side=args.min_side,
+                            max_side=args.max_side, canvas=args.canvas,
                             num_aug=args.num_aug, seed=args.seed, log=_log))

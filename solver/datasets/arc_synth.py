@@ -11,7 +11,8 @@ kept out of training altogether (held_out_tasks.json), as a task drawn in the ed
 
     python -m solver build-dataset arc-synth --output-dir DIR [--tasks-per-family 40] [--held-out-tasks 5]
                                              [--families flip-h rotate ...] [--held-out-families ...]
-                                             [--pairs 3] [--min-side 3] [--max-side 8] [--canvas 13]
+                                             [--pairs 3] [--train-pairs N] [--min-side 3] [--max-side 8]
+                                             [--canvas 13]
                                              [--num-aug 8] [--seed 0]
 
 The families (FAMILIES), by group: geometry (flips, rotations, transposition, shifts), colour (recolour one
@@ -284,8 +285,8 @@ def generate(families: Sequence[str], tasks_per_family: int, *, seed: int, pairs
 
 
 def build(output_dir: Path, *, families: Sequence[str] = tuple(FAMILIES), held_out_families: Sequence[str] = (),
-          tasks_per_family: int = 40, held_out_tasks: int = 5, pairs: int = 3, min_side: int = 3, max_side: int = 8,
-          canvas: int = 13, num_aug: int = 8, seed: int = 0,
+          tasks_per_family: int = 40, held_out_tasks: int = 5, pairs: int = 3, train_pairs: int | None = None,
+          min_side: int = 3, max_side: int = 8, canvas: int = 13, num_aug: int = 8, seed: int = 0,
           log: Callable[[str], None] = lambda message: print(message, file=sys.stderr)) -> dict:
     """Write the curriculum in the reference's ARC layout (train/, test/, identifiers.json, test_puzzles.json)
     and the held-out tasks beside it (HELD_OUT_FILE).
@@ -293,8 +294,9 @@ def build(output_dir: Path, *, families: Sequence[str] = tuple(FAMILIES), held_o
     The trained tasks are `tasks_per_family` of each of `families`: their demonstration pairs are the train
     split, their test pairs the test split (new inputs of known tasks, what the training's evaluations
     report). The held-out tasks are never trained, as a drawn task is not: `held_out_tasks` more of each
-    family (new parameters) and every task of `held_out_families` (`unseen-<family>-<n>`), written with their
-    test outputs to HELD_OUT_FILE for bench/arc_fitting.py --synth, which fits and solves them.
+    family (new parameters; `pairs` demonstrations, as a drawn task has, where trained tasks have
+    `train_pairs`) and every task of `held_out_families` (`unseen-<family>-<n>`), written with their test
+    outputs to HELD_OUT_FILE for bench/arc_fitting.py --synth, which fits and solves them.
     """
     unknown = [name for name in (*families, *held_out_families) if name not in FAMILIES]
     if unknown:
@@ -310,14 +312,18 @@ def build(output_dir: Path, *, families: Sequence[str] = tuple(FAMILIES), held_o
         if interactive or done == total:
             print(f"\rgenerated {done}/{total} tasks", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
-    trained = generate(families, tasks_per_family + held_out_tasks, seed=seed, pairs=pairs, min_side=min_side,
+    most_pairs = max(pairs, train_pairs or pairs)
+    trained = generate(families, tasks_per_family + held_out_tasks, seed=seed, pairs=most_pairs, min_side=min_side,
                        max_side=max_side, canvas=canvas, progress=progress)
     unseen = generate(held_out_families, held_out_tasks, seed=seed + 1, pairs=pairs, min_side=min_side,
                       max_side=max_side, canvas=canvas, progress=progress) if held_out_families else {}
     subsets: dict[str, dict[str, arc.Task]] = {"synth-train": {}, "synth-held-out": {}}
     for name, task in trained.items():
         family, number = name.rsplit("-", 1)
-        subsets["synth-held-out" if int(number) > tasks_per_family else "synth-train"][name] = task
+        if int(number) > tasks_per_family:  # held out: as many pairs as a drawn task has
+            subsets["synth-held-out"][name] = {"train": task["train"][:pairs], "test": task["test"]}
+        else:
+            subsets["synth-train"][name] = {"train": task["train"][:train_pairs or pairs], "test": task["test"]}
     subsets["synth-held-out"].update({f"unseen-{name}": task for name, task in unseen.items()})
     summary = arc.build(output_dir, subsets=["synth-train"], test_set_name="synth-train", seed=seed, num_aug=num_aug,
                         load_tasks=subsets.__getitem__, canvas=canvas, log=log)

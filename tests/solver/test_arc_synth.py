@@ -94,6 +94,20 @@ def test_the_curriculum_is_written_in_the_arc_layout_and_held_out_tasks_are_neve
     assert main(["build-dataset", "arc-synth", "--output-dir", str(tmp_path / "bad"), "--canvas", "40"]) == 2
 
 
+def test_trained_tasks_get_train_pairs_demonstrations_and_held_out_tasks_as_many_as_a_drawn_task(tmp_path):
+    out = tmp_path / "synth"
+    assert main(["build-dataset", "arc-synth", "--output-dir", str(out), "--families", "flip-h", "border",
+                 "--tasks-per-family", "3", "--held-out-tasks", "2", "--pairs", "3", "--train-pairs", "6",
+                 "--num-aug", "0", "--canvas", str(CANVAS)]) == 0
+
+    held_out = json.loads((out / arc_synth.HELD_OUT_FILE).read_text())
+    assert {len(task["train"]) for task in held_out.values()} == {3}
+    train = load_split(out, "train")
+    # No augmentations: one group per trained task, each with its six demonstration pairs.
+    assert train.num_examples == 2 * 3 * 6
+    assert main(["build-dataset", "arc-synth", "--output-dir", str(tmp_path / "bad"), "--train-pairs", "0"]) == 2
+
+
 def test_an_arc_codec_on_a_small_canvas_takes_grids_up_to_its_side():
     from solver.codecs import PuzzleError, codec_for
 
