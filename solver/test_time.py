@@ -186,6 +186,29 @@ class WarmStart:
     candidates: int  # rows tried
 
 
+def _candidate_rows(identifiers: Sequence[str] | None, rows: int, candidates: int, seed: int) -> list[int]:
+    """`candidates` learned rows to score, drawn with `seed`: with names, one task of each family in turn
+    (a generated task is named `<family>-<n>`), so that a few candidates cover every rule the checkpoint was
+    trained on instead of the families a random draw happens to hit; without names, any rows."""
+    rng = np.random.RandomState(seed)
+    names = list(identifiers or [])
+    pool = [i for i, name in enumerate(names) if i > 0 and SEPARATOR not in name and name != "<blank>"]
+    if not pool:
+        pool = list(range(1, rows))
+        return sorted(int(i) for i in rng.choice(pool, size=min(candidates, len(pool)), replace=False))
+    families: dict[str, list[int]] = {}
+    for row in pool:
+        families.setdefault(names[row].rsplit("-", 1)[0], []).append(row)
+    queues = [list(rng.permutation(members)) for _, members in sorted(families.items())]
+    rng.shuffle(queues)
+    chosen: list[int] = []
+    while len(chosen) < min(candidates, len(pool)):
+        for queue in queues:
+            if queue and len(chosen) < candidates:
+                chosen.append(int(queue.pop()))
+    return sorted(chosen)
+
+
 def warm_start_rows(model: TRM, task: dict, *, candidates: int, identifiers: Sequence[str] | None = None,
                     seed: int = 0) -> WarmStart | None:
     """Try `candidates` learned rows of the checkpoint on the task's demonstration pairs (as drawn, in one
@@ -194,15 +217,13 @@ def warm_start_rows(model: TRM, task: dict, *, candidates: int, identifiers: Seq
     A checkpoint trained on many tasks of a rule family holds rows that already mean such a rule; a drawn
     task of that family is nearly answered by one of them, and its fit starts there instead of at zero (every
     augmentation's row does; the fit then turns each to its own view). Candidates are the rows of distinct
-    tasks as trained (not their augmentations) when the names are known, else any rows, drawn with `seed`.
-    None when the checkpoint has no learned rows to try.
+    tasks as trained (not their augmentations) when the names are known, spread over their families
+    (`_candidate_rows`), else any rows, drawn with `seed`. None when the checkpoint has no learned rows to try.
     """
     cfg = model.config
     if candidates <= 0 or cfg.num_puzzle_identifiers <= 1 or not hasattr(model, "puzzle_emb"):
         return None
-    pool = [i for i, name in enumerate(identifiers or []) if i > 0 and SEPARATOR not in name and name != "<blank>"]
-    pool = pool or list(range(1, cfg.num_puzzle_identifiers))
-    chosen = sorted(int(i) for i in np.random.RandomState(seed).choice(pool, size=min(candidates, len(pool)), replace=False))
+    chosen = _candidate_rows(identifiers, cfg.num_puzzle_identifiers, candidates, seed)
     codec = codec_for("arc", cfg.seq_len)
     pairs = _pairs(task)
     inputs = torch.from_numpy(np.stack([codec.encode(x.tolist()) for _ in chosen for x, _ in pairs]).astype(np.int64))

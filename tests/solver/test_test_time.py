@@ -217,3 +217,17 @@ def test_a_fit_starts_from_the_learned_row_that_answers_the_demonstrations_best(
     assert "started_from" not in event_record(fits[1])
     zero = list(run_task(model, TASK, budget=dataclasses.replace(budget, warm_start=0), identifiers=names, steps=2))
     assert [e for e in zero if isinstance(e, FitProgress)][0].started_from is None
+
+
+def test_warm_start_candidates_cover_every_family_before_any_family_twice():
+    from solver.test_time import _candidate_rows
+
+    names = ["<blank>", *(f"{family}-{n}" for family in ("flip-h", "scale", "border", "count") for n in range(1, 31))]
+    names += [f"{name}|||t1|||0123456789" for name in names[1:5]]  # augmentations are no candidates
+    for seed in range(5):
+        chosen = _candidate_rows(names, len(names), 6, seed)
+        families = [names[row].rsplit("-", 1)[0] for row in chosen]
+        assert len(chosen) == 6 and set(families) == {"flip-h", "scale", "border", "count"}
+        assert max(families.count(f) for f in set(families)) == 2
+    assert _candidate_rows(names, len(names), 6, 1) == _candidate_rows(names, len(names), 6, 1)
+    assert len(_candidate_rows(None, 10, 4, 0)) == 4  # no names: any rows
