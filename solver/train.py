@@ -34,11 +34,11 @@ An exponential moving average of the weights is what the checkpoint holds (`ema:
 Files written to `checkpoint_path`: `model.safetensors` (project format, EMA weights, provenance with the
 data, steps, config and train metrics), `config.yaml` (the resolved config), `metrics.jsonl` (one JSON
 line per logged window: step, losses, accuracies, halting, learning rate, training seconds; and one per
-held-out evaluation, `held_out`; `python -m solver plot-metrics` draws them) and `resume.pt` (weights,
-optimiser and EMA state, carried batch, random state and data position; read back with
-`torch.load(weights_only=True)`). `--resume` continues from `resume.pt` exactly where it stopped: on a CPU
-the losses that follow are the same as in an uninterrupted run. Ctrl-C or SIGTERM stops the run after the
-update in progress and saves it.
+held-out evaluation, `held_out`; `python -m solver plot-metrics` draws them; the same as TensorBoard events
+in `tensorboard/` where that package is installed) and `resume.pt` (weights, optimiser and EMA state,
+carried batch, random state and data position; read back with `torch.load(weights_only=True)`).
+`--resume` continues from `resume.pt` exactly where it stopped: on a CPU the losses that follow are the
+same as in an uninterrupted run. Ctrl-C or SIGTERM stops the run after the update in progress and saves it.
 
 Several GPUs (torchrun): each process takes its slice of every global batch, gradients are summed with
 all_reduce and the puzzle-embedding gradients all-gathered, as in the reference. This path is UNTESTED here
@@ -71,6 +71,7 @@ from solver.metrics_plot import METRICS_FILE
 from solver.model import TRM, init_weights
 from solver.optim import EMA, AdamAtan2, lr_at, sparse_sign_sgd_
 from solver.supervision import HALT_EXPLORATION_PROB, Carry, supervision_step
+from solver.tensorboard_log import TensorBoardLog
 
 RESUME_FORMAT = "trm-playground-train-state/1"
 MODEL_FILE, RESUME_FILE, CONFIG_FILE = "model.safetensors", "resume.pt", "config.yaml"
@@ -337,8 +338,10 @@ class MetricsLog:
 
     def __init__(self, path: Path):
         self.path = path
+        self.board = TensorBoardLog(path.parent)
 
     def truncate_after(self, step: int) -> None:
+        self.board.purge_step = step
         if not self.path.exists():
             return
         kept = [line for line in self.path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
@@ -360,6 +363,7 @@ class MetricsLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as file:
             file.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self.board.write(record)
 
 
 class Trainer:
@@ -608,6 +612,7 @@ class Trainer:
                 self.log(f"held-out: {headline(self.evaluation)}")
                 self._record_held_out(self.evaluation)
         path = self.save()
+        self.metrics_log.board.close()
         if self.process.is_main:
             self.log(f"saved {path} (update {self.step})")
         return TrainResult(checkpoint=path, step=self.step, losses=self.losses, metrics=self.last_metrics,

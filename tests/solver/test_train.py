@@ -261,6 +261,9 @@ def test_training_writes_its_metrics_and_plot_metrics_draws_them(tmp_path, one_t
     assert windows[0]["seconds"] <= windows[-1]["seconds"] and windows[-1]["loss"] > 0
     assert [h["step"] for h in held_out] == [6]
     assert held_out[0]["held_out"]["exact_accuracy"] == result.evaluation["exact_accuracy"]
+    # The same figures as TensorBoard events, where the package is installed (it is pinned).
+    assert tensorboard_scalars(run, "train/accuracy") == [(w["step"], pytest.approx(w["accuracy"])) for w in windows]
+    assert tensorboard_scalars(run, "held_out/exact_accuracy") == [(6, pytest.approx(result.evaluation["exact_accuracy"]))]
 
     assert main(["plot-metrics", str(run)]) == 0
     png = (run / "metrics.png").read_bytes()
@@ -282,6 +285,16 @@ def test_a_resumed_run_has_each_logged_update_once_in_its_metrics(tmp_path, one_
     train(config, resume=True, log=lambda _: None)  # from update 8: update 9 runs, and is logged, again
 
     assert [w["step"] for w in read_metrics(tmp_path / "run")[0]] == [3, 6, 9, 12]
+    assert [step for step, _ in tensorboard_scalars(tmp_path / "run", "train/loss")] == [3, 6, 9, 12]
+
+
+def tensorboard_scalars(run, tag: str) -> list[tuple[int, float]]:
+    """(step, value) of one tag as TensorBoard reads the run's event files."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    return [(event.step, event.value) for event in events.Scalars(tag)]
 
 
 def test_training_can_start_from_a_checkpoints_weights_and_records_it(tmp_path, one_thread):
