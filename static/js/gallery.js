@@ -10,6 +10,12 @@ function galleryText(item) {
   return Array.isArray(item.puzzle) ? item.puzzle.join("\n") : item.puzzle;
 }
 
+async function arcEntryTask(item) {
+  // An ARC entry holds its task (`puzzle`: one drawn for the playground) or names one in the task library.
+  if (item.puzzle) return structuredClone(item.puzzle);
+  return libraryArcTask(item);
+}
+
 async function libraryArcTask(item) {
   const response = await fetch(`/api/v1/arc-tasks/${item.dataset}/${item.name}/`);
   if (!response.ok) throw new Error(`the task library answered ${response.status}`);
@@ -40,7 +46,7 @@ function showGallery(list, pick) {
     caption.querySelector("small").textContent = item.note;
     button.append(caption);
     entry.append(button);
-    const ready = item.kind === "arc" ? libraryArcTask(item) : Promise.resolve(galleryText(item));
+    const ready = item.kind === "arc" ? arcEntryTask(item) : Promise.resolve(galleryText(item));
     button.disabled = true;
     ready.then((puzzle) => {
       button.prepend(galleryThumbnail(item, puzzle));

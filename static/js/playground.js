@@ -211,7 +211,7 @@ async function loadExample() {
   const example = STARTING_PUZZLES.examples[kind];
   showError("");
   try {
-    loadPuzzle(kind, kind === "arc" ? await libraryArcTask(example) : galleryText(example), "the example");
+    loadPuzzle(kind, kind === "arc" ? await arcEntryTask(example) : galleryText(example), "the example");
   } catch (error) {
     showError(`The example could not be loaded: ${error.message}.`);
   }
