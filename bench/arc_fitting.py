@@ -62,6 +62,7 @@ def main() -> None:
                                                              "their learned rows")
     parser.add_argument("--augmentations", type=int)
     parser.add_argument("--fit-steps", type=int)
+    parser.add_argument("--warm-start", type=int, help="--drawn: learned rows tried as the fit's start")
     parser.add_argument("--synth", type=Path, help="a build-dataset arc-synth folder: fit and solve its held-out tasks")
     parser.add_argument("--limit", type=int, help="--synth: at most this many tasks of each family; --arc-set: "
                                                    "at most this many tasks")
@@ -128,6 +129,9 @@ def drawn(args: argparse.Namespace) -> None:
         task = json.loads(path.read_text())
         command = [sys.executable, "-m", "solver", "fit-solve", "--checkpoint", args.checkpoint, "--input",
                    str(path), "--format", "jsonl", "--threads", str(args.threads)]
+        for option, value in (("--augmentations", args.augmentations), ("--fit-steps", args.fit_steps),
+                              ("--warm-start", args.warm_start)):
+            command += [option, str(value)] if value is not None else []
         started = time.perf_counter()
         done = subprocess.run(command, cwd=project, capture_output=True, text=True)
         seconds.append(time.perf_counter() - started)

@@ -7,6 +7,7 @@ augmentations, and the answers are voted; one JSON line per event (solver/test_t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -25,6 +26,10 @@ def cmd_fit_solve(args: argparse.Namespace) -> None:
         torch.set_num_threads(max(1, args.threads))
     device = parse_device(args.device)
     budget = fit_budget(device.type, augmentations=args.augmentations, fit_steps=args.fit_steps)
+    if args.warm_start is not None:
+        if args.warm_start < 0:
+            raise ValueError("--warm-start must be 0 or more")
+        budget = dataclasses.replace(budget, warm_start=args.warm_start)
     task = read_task(read_input(args.input))
     model, config = load_checkpoint(args.checkpoint, device=device, dtype=args.dtype, kind="arc")
     if config.kind != "arc":
@@ -63,6 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fit-steps", dest="fit_steps", type=int, help="fitting updates (default "
                                                                   f"{BUDGETS['cpu'].fit_steps} on a CPU, "
                                                                   f"{BUDGETS['cuda'].fit_steps} on a GPU)")
+    p.add_argument("--warm-start", dest="warm_start", type=int, help="learned rows tried as the fit's start, 0 "
+                   f"for zero rows (default {BUDGETS['cpu'].warm_start} on a CPU, {BUDGETS['cuda'].warm_start} on a GPU)")
     p.add_argument("--steps", type=int, help="supervision steps (default: the checkpoint's halt_max_steps)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--format", choices=("jsonl", "text"), default="jsonl")

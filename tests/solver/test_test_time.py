@@ -190,6 +190,8 @@ def test_fit_solve_refuses_a_budget_outside_the_limits(tiny_checkpoint_files, tm
     done = run_cli("--checkpoint", str(tiny_checkpoint_files["arc"]), "--input", str(task_file), "--augmentations", "65")
     assert done.returncode == 2
     assert "augmentations must be between 1 and 64" in done.stderr
+    done = run_cli("--checkpoint", str(tiny_checkpoint_files["arc"]), "--input", str(task_file), "--warm-start", "-1")
+    assert done.returncode == 2 and "--warm-start must be 0 or more" in done.stderr
 
 
 def test_a_fit_starts_from_the_learned_row_that_answers_the_demonstrations_best():
