@@ -22,7 +22,7 @@ wall time, and pass@2 read from its `vote` line. bench/arc_drawn/ holds 16 such 
 by the curriculum's generator): 3 demonstration pairs, inputs 3x3 to 7x7, one test input each.
 
 --arc-set training|evaluation runs every ARC-AGI-1 task of that set whose grids fit the checkpoint's canvas
-(114 of the 400 evaluation tasks fit 13x13), at the CPU budget with the warm start: pass@2 (every test input
+(138 of the 400 evaluation tasks fit 13x13), at the CPU budget with the warm start: pass@2 (every test input
 right in one of two attempts), fit and solve seconds, and the names of the tasks solved.
 
 --known runs the tasks the checkpoint WAS trained on, adding the mode "learned rows" (its own embeddings, as
