@@ -114,6 +114,12 @@ def main() -> None:
         print(f"total {mode}: pass@2 {passed}/{tests} test inputs, {seconds:.1f} s")
 
 
+def passes_at_2(final: TaskVotes, tests: list[dict]) -> bool:
+    """Every test input's output is one of its two attempts."""
+    return all(any(np.array_equal(a, np.array(pair["output"])) for a in vote.attempts)
+               for vote, pair in zip(final.votes, tests))
+
+
 def drawn(args: argparse.Namespace) -> None:
     """pass@2 and whole-process seconds of `python -m solver fit-solve` on each task file of a folder."""
     import json
@@ -178,8 +184,7 @@ def arc_set(args: argparse.Namespace) -> None:
                  if isinstance(e, TaskVotes)][0]
         timings["fit"] += final.timings["fit"]
         timings["solve"] += final.timings["solve"] + final.timings["vote"]
-        if all(any(np.array_equal(a, np.array(pair["output"])) for a in vote.attempts)
-               for vote, pair in zip(final.votes, task["test"])):
+        if passes_at_2(final, task["test"]):
             solved.append(name)
             print(f"solved {name}", flush=True)
     count = max(len(chosen), 1)
@@ -222,8 +227,7 @@ def synth(args: argparse.Namespace) -> None:
                 final = [e for e in run_task(model, question, budget=budget, identifiers=identifiers)
                          if isinstance(e, TaskVotes)][0]
                 seconds += time.perf_counter() - started
-                passed += all(any(np.array_equal(a, np.array(pair["output"])) for a in vote.attempts)
-                              for vote, pair in zip(final.votes, task["test"]))
+                passed += passes_at_2(final, task["test"])
             totals[mode][0] += int(passed)
             totals[mode][1] += len(chosen)
             totals[mode][2] += seconds
