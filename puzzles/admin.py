@@ -10,7 +10,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
@@ -49,12 +49,13 @@ class CheckpointAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "kind", "is_active", "variant", "parameters", "halt_max_steps", "training_steps",
                            "trained", "content_hash", "path", "created_at"]}),
-        ("Held-out results", {"fields": ["held_out_results"]}),
+        ("Held-out results", {"fields": ["held_out_results", "evaluations_in_the_app"]}),
         ("Training", {"fields": ["training_curve"]}),
         ("What the solver reports", {"fields": ["provenance", "info_json"], "classes": ["collapse"]}),
     ]
     readonly_fields = ["kind", "is_active", "variant", "parameters", "halt_max_steps", "training_steps", "trained",
-                       "content_hash", "path", "created_at", "held_out_results", "training_curve", "provenance",
+                       "content_hash", "path", "created_at", "held_out_results", "evaluations_in_the_app",
+                       "training_curve", "provenance",
                        "info_json"]
 
     # ------------------------------------------------------------------------------------ display
@@ -77,6 +78,17 @@ class CheckpointAdmin(admin.ModelAdmin):
         if not evaluation:
             return "none recorded with this checkpoint"
         return _pretty_json(evaluation)
+
+    @admin.display(description="evaluations in the app")
+    def evaluations_in_the_app(self, checkpoint: Checkpoint) -> str:
+        """The evaluations staff ran on this checkpoint (puzzles/evaluation_views.py), newest first."""
+        rows = format_html_join(
+            "", '<li><a href="{}">{}</a>: {} ({})</li>',
+            ((reverse("evaluation-page", args=[e.id]), e.set_description, e.result_summary or e.status,
+              e.created_at.strftime("%Y-%m-%d %H:%M")) for e in checkpoint.evaluations.order_by("-created_at")[:20]))
+        evaluate = format_html('<a href="{}?checkpoint={}">Evaluate it on a set</a>', reverse("evaluations-page"),
+                               checkpoint.pk)
+        return format_html("<ul>{}</ul>{}", rows, evaluate) if rows else evaluate
 
     @admin.display(description="training curve")
     def training_curve(self, checkpoint: Checkpoint) -> str:

@@ -41,9 +41,15 @@ and `agreeing` (how many give that answer). With a halting threshold a job's ste
 its result says `stopped_by_halting`.
 
 A task the checkpoint was trained on skips the fit: no `fit` messages, `"fitted": false` in the vote.
+
+A staff evaluation's stream (`/ws/evaluations/<id>/`) sends snapshots of its progress, each complete in
+itself, so one lost on the way is made good by the next:
+
+    {"type": "evaluation", "status": "queued|running|done|failed", "phase": "generating|evaluating|",
+     "done": puzzles evaluated, "total": puzzles to evaluate (0 until the set is ready), "error": ""}
 """
 
-from puzzles.models import JobEvent, SolveJob, Step
+from puzzles.models import Evaluation, JobEvent, SolveJob, Step
 
 # The timestamps of one delivery of a step (see above); `saved_at` is the row's own.
 DELIVERY_TIMES = ("computed_at", "committed_at", "published_at", "relayed_at")
@@ -134,3 +140,8 @@ def arc_vote_message(record: dict, *, augmentations: int) -> dict:
     return {"type": "vote", "attempts": first["attempts"], "candidates": first["candidates"], "tests": record["tests"],
             "augmentations": augmentations, "fitted": record["fitted"], "timings": record["timings"]}
 
+
+
+def evaluation_message(evaluation: Evaluation) -> dict:
+    return {"type": "evaluation", "status": evaluation.status, "phase": evaluation.phase, "done": evaluation.done,
+            "total": evaluation.total, "error": evaluation.error}

@@ -10,6 +10,8 @@ from celery.signals import task_failure, worker_init, worker_process_init, worke
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from puzzles.services.evaluation_execution import evaluation_execute, evaluation_fail_past_hard_limit
+from puzzles.services.evaluation_runs import RUN_EVALUATION
 from puzzles.services.queueing import RUN_SOLVE_JOB, jobs_requeue_lost
 from puzzles.services.solving import checkpoints_preload, checkpoints_to_preload, job_execute, job_fail_past_hard_limit
 
@@ -99,3 +101,19 @@ def start_sweeping(**kwargs) -> None:
 @worker_shutdown.connect
 def stop_sweeping(**kwargs) -> None:
     _stop_sweeping.set()
+
+
+@shared_task(name=RUN_EVALUATION, time_limit=settings.TRM_EVALUATION_TIME_LIMIT)
+def run_evaluation(evaluation_id: str) -> None:
+    evaluation_execute(evaluation_id=evaluation_id)
+
+
+@task_failure.connect(sender=run_evaluation)
+def fail_an_evaluation_past_the_hard_limit(sender=None, task_id=None, exception=None, args=None, **kwargs) -> None:
+    if not isinstance(exception, TimeLimitExceeded) or not args:
+        return
+    close_old_connections()
+    try:
+        evaluation_fail_past_hard_limit(evaluation_id=args[0])
+    finally:
+        connection.close()

@@ -50,6 +50,14 @@ def seq_len_problem(kind: str, seq_len: int) -> str | None:
     return None
 
 
+def kind_of_shape(vocab_size: int, seq_len: int) -> str | None:
+    """The puzzle kind whose vocabulary and sequence length these are (the codecs fix both), or None."""
+    for kind, shape in KIND_SHAPES.items():
+        if shape["vocab_size"] == vocab_size and seq_len_problem(kind, seq_len) is None:
+            return kind
+    return None
+
+
 def ceil_div(a: int, b: int) -> int:
     return -(a // -b)
 

@@ -31,7 +31,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from solver.config import KIND_SHAPES, seq_len_problem
+from solver.config import KIND_SHAPES, kind_of_shape
 from solver.losses import IGNORE_LABEL_ID
 
 FIELDS = ("inputs", "labels", "puzzle_identifiers", "puzzle_indices", "group_indices")
@@ -57,9 +57,9 @@ class DatasetMetadata:
     @property
     def kind(self) -> str:
         """Puzzle kind told by the vocabulary (the codecs fix it), checked against the sequence length."""
-        for kind, shape in KIND_SHAPES.items():
-            if shape["vocab_size"] == self.vocab_size and seq_len_problem(kind, self.seq_len) is None:
-                return kind
+        kind = kind_of_shape(self.vocab_size, self.seq_len)
+        if kind is not None:
+            return kind
         known = ", ".join(f"{k} ({s['seq_len']} positions, {s['vocab_size']} tokens)" for k, s in KIND_SHAPES.items())
         raise DatasetError(f"a dataset with {self.seq_len} positions and {self.vocab_size} tokens is no known "
                            f"puzzle kind; known: {known}, or a maze or ARC task on a smaller square field")

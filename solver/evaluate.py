@@ -23,7 +23,8 @@ would stop; its statistics and the accuracy of the answer given there are report
   "<task>|||t<dihedral>|||<colour permutation>"); answers to the same test input are counted, and ranked by
   votes, then by mean halting confidence. Without identifiers.json each identifier counts as its own task
   with no augmentation. The ground truth is the dataset's own label, so --limit still gives a fair figure
-  on the inputs it covers.
+  on the inputs it covers. Generated tasks (build-dataset arc-synth, named `<family>-<n>`) are also scored
+  by rule family.
 
 `--record` writes the figures into the checkpoint's provenance["evaluation"] (project format only); the
 tensors and their content hash are unchanged.
@@ -122,7 +123,22 @@ class ArcVotes:
         for i, k in enumerate(PASS_KS):
             task_scores = [np.mean([hits[i] for hits in tests]) for tests in per_task.values()]
             out[f"pass@{k}"] = float(np.mean(task_scores)) if task_scores else 0.0
+        families: dict[str, list[float]] = {}
+        for task, tests in per_task.items():
+            family = task_family(task)
+            if family is not None:
+                families.setdefault(family, []).append(float(np.mean([hits[-1] for hits in tests])))
+        if families:
+            out["by_family"] = [{"family": name, "tasks": len(scores), "pass@2": round(float(np.mean(scores)), 6)}
+                                for name, scores in sorted(families.items())]
         return out
+
+
+def task_family(task: str) -> str | None:
+    """The rule family of a generated task, named `<family>-<n>` by build-dataset arc-synth (held-out ones
+    `unseen-<family>-<n>`); None for other names (ARC-AGI's are hexadecimal)."""
+    family, dash, number = task.rpartition("-")
+    return family if dash and family and number.isdigit() else None
 
 
 # ------------------------------------------------------------------------------------------ grading
@@ -375,4 +391,7 @@ def render_table(figures: dict[str, Any]) -> str:
         measure = "valid_shortest_path" if maze else "exact_accuracy"
         lines += ["", "size     puzzles    " + ("valid path" if maze else "exact")]
         lines += [f"{row['size']:>5}  {row['puzzles']:>8}  {_pct(row[measure]):>10}" for row in figures["by_size"]]
+    if figures.get("by_family"):
+        lines += ["", "family                 tasks   pass@2"]
+        lines += [f"{row['family']:<20}  {row['tasks']:>6}  {_pct(row['pass@2']):>7}" for row in figures["by_family"]]
     return "\n".join(lines)

@@ -186,6 +186,13 @@ TRM_JOB_TIME_LIMIT = env_int("TRM_JOB_TIME_LIMIT", 600, minimum=10)
 # job and then take the job over, hence two job limits by default.
 TRM_TASK_TIME_LIMIT = env_int("TRM_TASK_TIME_LIMIT", 2 * TRM_JOB_TIME_LIMIT + 60, minimum=TRM_JOB_TIME_LIMIT + 1)
 
+# Staff evaluations (puzzles/services/evaluation_runs.py): a worker's hard limit for one, the most puzzles one
+# may take, and where datasets built on the server are (`python -m solver build-dataset ... --output-dir
+# $TRM_DATASETS_DIR/NAME`; a worker on another machine needs the same folder, or evaluates a generated set).
+TRM_EVALUATION_TIME_LIMIT = env_int("TRM_EVALUATION_TIME_LIMIT", 1500, minimum=60)
+TRM_EVALUATION_MAX_PUZZLES = env_int("TRM_EVALUATION_MAX_PUZZLES", 5000, minimum=1)
+TRM_DATASETS_DIR = Path(env_str("TRM_DATASETS_DIR", str(VAR_DIR / "datasets")))
+
 # Celery: the queue is the only job hand-off; results live in the database, not in a result backend.
 CELERY_BROKER_URL = REDIS_DATABASES.broker
 CELERY_TASK_IGNORE_RESULT = True
@@ -199,8 +206,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 10,
     # A job whose worker died is handed out again after this long (acks are late).
     # Longer than the longest task, or a running job's message goes to a second worker.
-    "visibility_timeout": env_int("TRM_VISIBILITY_TIMEOUT", max(1800, TRM_TASK_TIME_LIMIT + 60),
-                                  minimum=TRM_TASK_TIME_LIMIT + 1),
+    "visibility_timeout": env_int("TRM_VISIBILITY_TIMEOUT", max(1800, TRM_TASK_TIME_LIMIT + 60, TRM_EVALUATION_TIME_LIMIT + 60),
+                                  minimum=max(TRM_TASK_TIME_LIMIT, TRM_EVALUATION_TIME_LIMIT) + 1),
 }
 CELERY_TASK_TIME_LIMIT = TRM_TASK_TIME_LIMIT
 # A submit must answer quickly even when Redis is down: try briefly, then fail the job with a reason.

@@ -28,6 +28,10 @@ def job_group(job_id) -> str:
     return f"job.{job_id}"
 
 
+def evaluation_group(evaluation_id) -> str:
+    return f"evaluation.{evaluation_id}"
+
+
 class _Publisher:
     def __init__(self):
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -47,13 +51,16 @@ class _Publisher:
 
     def send(self, job_id, message: dict) -> bool:
         """Send one message to the job's group; False (and a log line) when the layer is unreachable."""
+        return self.send_to_group(job_group(job_id), message)
+
+    def send_to_group(self, group: str, message: dict) -> bool:
         loop = self._ensure_loop()
-        future = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(job_group(job_id), message), loop)
+        future = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(group, message), loop)
         try:
             future.result(timeout=PUBLISH_TIMEOUT)
             return True
-        except Exception:  # the step is saved; a viewer will get it from the database on reconnect
-            logger.warning("could not publish %s for job %s", message.get("type"), job_id, exc_info=True)
+        except Exception:  # what was sent is saved; a viewer will get it from the database on reconnect
+            logger.warning("could not publish %s to %s", message.get("type"), group, exc_info=True)
             future.cancel()
             return False
 
@@ -86,3 +93,9 @@ def publish_status(job_id, status_message: dict) -> bool:
     if _dropped_for_test("status"):
         return False
     return publisher.send(job_id, {"type": "job.status", "payload": status_message})
+
+
+def publish_evaluation(evaluation_id, progress_message: dict) -> bool:
+    """A staff evaluation's progress snapshot (puzzles/messages.py)."""
+    return publisher.send_to_group(evaluation_group(evaluation_id), {"type": "evaluation.progress",
+                                                                     "payload": progress_message})

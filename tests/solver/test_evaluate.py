@@ -204,6 +204,24 @@ def test_arc_voting_ranks_by_votes_then_halting_confidence():
     assert tie.scores()["pass@1"] == 0.0 and tie.scores()["pass@2"] == 1.0  # one vote each: confidence decides
 
 
+def test_generated_arc_tasks_are_scored_by_rule_family_and_arc_agi_tasks_are_not():
+    arc = codec_for("arc")
+    grid, other = np.array([[1, 2], [3, 4]]), np.array([[5, 6], [7, 8]])
+    names = ["<blank>", "flip-h-1", "flip-h-2", "recolour-1", "unseen-gravity-3", "0d3d703e"]
+    votes = ArcVotes(names)
+    for identifier, right in ((1, True), (2, False), (3, True), (4, False), (5, True)):
+        votes.add(identifier, arc.encode(grid.tolist()), arc.encode(grid.tolist()),
+                  arc.encode((grid if right else other).tolist()), 1.0)
+    assert votes.scores()["by_family"] == [
+        {"family": "flip-h", "tasks": 2, "pass@2": 0.5},
+        {"family": "recolour", "tasks": 1, "pass@2": 1.0},
+        {"family": "unseen-gravity", "tasks": 1, "pass@2": 0.0},
+    ]
+    only_arc_agi = ArcVotes(["<blank>", "0d3d703e"])
+    only_arc_agi.add(1, arc.encode(grid.tolist()), arc.encode(grid.tolist()), arc.encode(grid.tolist()), 1.0)
+    assert "by_family" not in only_arc_agi.scores()
+
+
 def test_mazes_on_a_smaller_field_are_graded_and_a_model_of_another_field_is_refused(tmp_path):
     codec = codec_for("maze", 100)
     x, path = codec.encode(MAZE), [(1, 2), (1, 3), (1, 4), (1, 5), (2, 5)]

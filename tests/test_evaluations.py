@@ -1,0 +1,137 @@
+"""Staff evaluations, web side and worker side in this process: what is refused and why, and that the worker's
+figures are those of `python -m solver evaluate` on the same puzzles (a generated set is rebuilt from its
+description by the same builder and seed). The page, the socket and a real worker: test_browser_evaluations.py."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from puzzles.models import Evaluation
+from puzzles.services.evaluation_execution import evaluation_execute
+from puzzles.services.evaluation_runs import EvaluationRefused, built_datasets, evaluation_create, generated_set
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def datasets_dir(settings, tmp_path) -> Path:
+    settings.TRM_DATASETS_DIR = tmp_path / "datasets"
+    settings.TRM_DATASETS_DIR.mkdir()
+    return settings.TRM_DATASETS_DIR
+
+
+def build(kind: str, folder: Path, *options: str) -> None:
+    subprocess.run([sys.executable, "-m", "solver", "build-dataset", kind, "--output-dir", str(folder), "--num-train", "0",
+                    *options], check=True, cwd=PROJECT_DIR, capture_output=True)
+
+
+def cli_figures(checkpoint: Path, dataset: Path, *options: str) -> dict:
+    printed = subprocess.run([sys.executable, "-m", "solver", "evaluate", str(checkpoint), str(dataset), "--json", *options],
+                             check=True, cwd=PROJECT_DIR, capture_output=True, text=True).stdout
+    return json.loads(printed)
+
+
+def test_requests_the_worker_could_not_run_are_refused_with_the_field_at_fault(active_checkpoints, datasets_dir):
+    maze, arc, sudoku = active_checkpoints["maze"], active_checkpoints["arc"], active_checkpoints["sudoku"]
+    with pytest.raises(EvaluationRefused, match="ARC sets cannot be generated") as refused:
+        generated_set(arc, count=10, seed=0)
+    assert refused.value.field == "source"
+    with pytest.raises(EvaluationRefused, match=r"maze sizes \[31\] are outside 2-30") as refused:
+        generated_set(maze, count=10, seed=0, sizes="5,31")
+    assert refused.value.field == "sizes"
+    with pytest.raises(EvaluationRefused, match="not whole numbers"):
+        generated_set(maze, count=10, seed=0, sizes="5,x")
+    with pytest.raises(EvaluationRefused, match="difficulty band '3-1' is empty") as refused:
+        generated_set(sudoku, count=10, seed=0, bands="0,3-1")
+    assert refused.value.field == "bands"
+    with pytest.raises(EvaluationRefused, match="generate 1 to 5000 puzzles, not 5001") as refused:
+        generated_set(sudoku, count=5001, seed=0)
+    assert refused.value.field == "count"
+
+    build("sudoku", datasets_dir / "sudoku-small", "--num-test", "3")
+    assert [(d.name, d.kind, d.puzzles) for d in built_datasets()] == [("sudoku-small", "sudoku", 3)]
+    with pytest.raises(EvaluationRefused, match="sudoku-small holds sudoku puzzles; tiny-maze is a maze model"):
+        evaluation_create(checkpoint=maze, dataset_name="sudoku-small")
+    with pytest.raises(EvaluationRefused, match="no dataset 'gone'"):
+        evaluation_create(checkpoint=sudoku, dataset_name="gone")
+    with pytest.raises(EvaluationRefused, match="batch size must be 1 to 256"):
+        evaluation_create(checkpoint=sudoku, dataset_name="sudoku-small", batch_size=0)
+    assert not Evaluation.objects.exists()  # nothing half-saved
+
+
+def test_a_generated_maze_set_gets_the_figures_the_command_line_gives_on_the_same_mazes(active_checkpoints, jobs_stay_queued,
+                                                                                        tiny_checkpoint_files, tmp_path):
+    spec = generated_set(active_checkpoints["maze"], count=6, seed=7, sizes="5,7")
+    evaluation = evaluation_create(checkpoint=active_checkpoints["maze"], generated=spec, batch_size=4)
+    evaluation_execute(evaluation_id=evaluation.id)
+
+    evaluation.refresh_from_db()
+    assert evaluation.status == "done", evaluation.error
+    assert (evaluation.done, evaluation.total) == (6, 6)
+    figures = evaluation.figures
+    assert figures["checkpoint"] == "tiny-maze" and figures["dataset"] == "6 generated maze puzzles, sizes [5, 7], seed 7"
+    assert [row["size"] for row in figures["by_size"]] == ["5x5", "7x7"]
+
+    build("maze", tmp_path / "same", "--num-test", "6", "--size", "5", "7", "--seed", "7")
+    expected = cli_figures(tiny_checkpoint_files["maze"], tmp_path / "same")
+    assert figures["per_step"] == expected["per_step"] and figures["halting"] == expected["halting"]
+    assert len(figures["per_step"]) == active_checkpoints["maze"].halt_max_steps
+
+    again = evaluation_create(checkpoint=active_checkpoints["maze"], generated=spec, batch_size=4)
+    assert again.set_key == evaluation.set_key  # the same description: comparable side by side
+    evaluation_execute(evaluation_id=evaluation.id)  # a message delivered again does nothing
+    assert Evaluation.objects.get(id=evaluation.id).figures == figures
+
+
+def test_a_built_set_is_evaluated_and_one_missing_on_the_worker_fails_with_the_folder_named(
+        active_checkpoints, jobs_stay_queued, datasets_dir, tiny_checkpoint_files, settings):
+    build("sudoku", datasets_dir / "sudoku-small", "--num-test", "5", "--seed", "3")
+    evaluation = evaluation_create(checkpoint=active_checkpoints["sudoku"], dataset_name="sudoku-small", limit=4)
+    evaluation_execute(evaluation_id=evaluation.id)
+    evaluation.refresh_from_db()
+    assert evaluation.status == "done", evaluation.error
+    expected = cli_figures(tiny_checkpoint_files["sudoku"], datasets_dir / "sudoku-small", "--limit", "4")
+    assert evaluation.figures["per_step"] == expected["per_step"] and evaluation.figures["puzzles"] == 4
+    assert evaluation.figures["by_difficulty"] == expected["by_difficulty"]
+
+    lost = evaluation_create(checkpoint=active_checkpoints["sudoku"], dataset_name="sudoku-small")
+    settings.TRM_DATASETS_DIR = datasets_dir.parent / "elsewhere"  # a worker on a machine without the folder
+    evaluation_execute(evaluation_id=lost.id)
+    lost.refresh_from_db()
+    assert lost.status == "failed" and "has no dataset sudoku-small in" in lost.error
+    assert "give its workers the same folder, or evaluate a generated set" in lost.error
+
+
+def test_the_pages_are_for_staff_and_the_form_shows_a_refusal_on_its_field(client, active_checkpoints, jobs_stay_queued,
+                                                                        datasets_dir):
+    assert client.get(reverse("evaluations-page")).status_code == 302  # to the admin's login
+    client.force_login(User.objects.create_user("visitor", password="x"))
+    assert client.get(reverse("evaluations-page")).status_code == 302
+    client.force_login(User.objects.create_superuser("root", password="x"))
+    page = client.get(reverse("evaluations-page"))
+    assert page.status_code == 200 and b"No datasets built on the server yet" in page.content
+
+    answer = client.post(reverse("evaluations-page"), {
+        "checkpoint": active_checkpoints["maze"].pk, "source": "generated", "count": 5, "sizes": "5,40",
+        "seed": 1, "batch_size": 8})
+    assert answer.status_code == 400
+    assert b"maze sizes [40] are outside 2-30" in answer.content
+    assert not Evaluation.objects.exists()
+
+    answer = client.post(reverse("evaluations-page"), {
+        "checkpoint": active_checkpoints["sudoku"].pk, "source": "generated", "count": 5, "bands": "0",
+        "seed": 1, "batch_size": 8})
+    evaluation = Evaluation.objects.get()
+    assert answer.status_code == 302 and answer["Location"] == reverse("evaluation-page", args=[evaluation.id])
+    assert evaluation.generated == {"kind": "sudoku", "count": 5, "bands": "0", "seed": 1}
+    assert evaluation.requested_by.username == "root"
+    running = client.get(answer["Location"])
+    assert b'id="evaluation-progress"' in running.content  # not run yet: no worker in this test
+
+    assert client.get(reverse("evaluation-compare-page") + f"?ids={evaluation.id}").status_code == 400
+    assert client.get(reverse("evaluation-compare-page") + "?ids=x,y").status_code == 400
