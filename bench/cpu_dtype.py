@@ -2,12 +2,14 @@
 
     python bench/cpu_dtype.py                     # 200 held-out puzzles per demo, published sizes at batch 1 and 8
     python bench/cpu_dtype.py --puzzles 60 --threads 1
+    python bench/cpu_dtype.py --checkpoint sudoku=RUN/model.safetensors --only sudoku --no-speed  # another model
 
 Agreement: the shipped demos (Sudoku; mazes with loops, what *Random maze* makes) solve fresh held-out puzzles
 (seeded, as bench/test_time.py builds them) once in fp32 and once in bf16, every trained step; per step, the
 share of answer tokens that are the same in both, then the share of puzzles whose final answer is the same,
 and each dtype's accuracy. The demos were trained in fp32, so this is bf16 at its least favoured: a checkpoint
-trained in bf16 (as the published ones are) computes in the arithmetic it learned.
+trained in bf16 (as the published ones are) computes in the arithmetic it learned; `--checkpoint KIND=PATH`
+measures such a one on the same puzzles instead of the demo.
 
 Speed: seconds per supervision step of the published sizes (random weights: speed does not depend on them)
 and of the demos, fp32 then bf16 in the same run, best of --repeats; the ratio is fp32 time over bf16 time.
@@ -57,17 +59,17 @@ def right(kind: str, inputs: np.ndarray, labels: np.ndarray, answers: np.ndarray
     return float(np.mean((answers == labels).all(axis=1)))
 
 
-def agreement(kind: str, puzzles: int, seed: int, root: Path) -> dict:
+def agreement(kind: str, puzzles: int, seed: int, root: Path, checkpoint: str) -> dict:
     name = DEMO_SETS[kind]
     options = dict(SETS[kind])[name]
     split = load_split(build(kind, name, options, puzzles, seed, root), "test")
     chunks = list(ordered_examples(split))
     inputs, labels = np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
-    fp32, _ = load_checkpoint(f"demo:{kind}", dtype="float32")
-    bf16, _ = load_checkpoint(f"demo:{kind}", dtype="bfloat16")
+    fp32, _ = load_checkpoint(checkpoint, dtype="float32")
+    bf16, config = load_checkpoint(checkpoint, dtype="bfloat16")
     exact, rounded = run(fp32, inputs, 64), run(bf16, inputs, 64)
     return {
-        "kind": kind, "set": name, "puzzles": len(inputs),
+        "kind": kind, "checkpoint": checkpoint, "trained_in": config.forward_dtype, "set": name, "puzzles": len(inputs),
         "token_agreement_per_step": [round(float((a == b).mean()), 5) for a, b in zip(exact, rounded)],
         "same_final_answer": round(float((exact[-1] == rounded[-1]).all(axis=1).mean()), 4),
         "accuracy_fp32": round(right(kind, inputs, labels, exact[-1]), 4),
@@ -116,8 +118,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2027)
     parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--checkpoint", action="append", default=[], metavar="KIND=PATH",
+                        help="measure the agreement of this checkpoint instead of demo:KIND")
+    parser.add_argument("--only", choices=list(DEMO_SETS), help="measure the agreement of one kind only")
+    parser.add_argument("--no-speed", action="store_true", help="skip the speed part")
     parser.add_argument("--output", type=Path, default=Path("var/bench/cpu_dtype.json"))
     args = parser.parse_args()
+    checkpoints = {kind: f"demo:{kind}" for kind in DEMO_SETS}
+    for item in args.checkpoint:
+        kind, _, path = item.partition("=")
+        if kind not in DEMO_SETS or not path:
+            parser.error(f"--checkpoint {item!r}: use KIND=PATH with KIND one of {', '.join(DEMO_SETS)}")
+        checkpoints[kind] = path
     if args.threads:
         torch.set_num_threads(args.threads)
     native = cpu_has_native_bf16()
@@ -126,13 +138,15 @@ def main() -> None:
           f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
     results: dict = {"native_bf16": native, "auto_for_bf16_checkpoint": str(auto), "agreement": [], "speed": []}
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in DEMO_SETS:
-            row = agreement(kind, args.puzzles, args.seed, Path(tmp))
+        for kind in [args.only] if args.only else DEMO_SETS:
+            row = agreement(kind, args.puzzles, args.seed, Path(tmp), checkpoints[kind])
             results["agreement"].append(row)
-            print(f"{kind:6} {row['set']}: tokens agree per step {row['token_agreement_per_step']}; same final answer "
+            print(f"{kind:6} {row['checkpoint']} (trained in {row['trained_in']}), {row['set']}: tokens agree per step "
+                  f"{row['token_agreement_per_step']}; same final answer "
                   f"{100 * row['same_final_answer']:.1f}%; accuracy fp32 {100 * row['accuracy_fp32']:.1f}%, "
                   f"bf16 {100 * row['accuracy_bf16']:.1f}%", flush=True)
-    results["speed"] = speed(args.batches, args.repeats)
+    if not args.no_speed:
+        results["speed"] = speed(args.batches, args.repeats)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2))
     print(f"wrote {args.output}")
