@@ -28,11 +28,16 @@ def run_solve_job(job_id: str) -> None:
 def fail_a_job_past_the_hard_limit(sender=None, task_id=None, exception=None, args=None, **kwargs) -> None:
     """Celery killed the task's process at TRM_TASK_TIME_LIMIT (this runs in the worker's main process):
     the job would otherwise stay `running` until the sweep ran it again, to hang again."""
+    _fail_when_killed(exception, args, lambda job_id: job_fail_past_hard_limit(job_id=job_id))
+
+
+def _fail_when_killed(exception, args, fail) -> None:
+    """Call `fail` with the task's first argument when Celery killed the task at its hard time limit."""
     if not isinstance(exception, TimeLimitExceeded) or not args:
         return
     close_old_connections()
     try:
-        job_fail_past_hard_limit(job_id=args[0])
+        fail(args[0])
     finally:
         connection.close()
 
@@ -110,10 +115,4 @@ def run_evaluation(evaluation_id: str) -> None:
 
 @task_failure.connect(sender=run_evaluation)
 def fail_an_evaluation_past_the_hard_limit(sender=None, task_id=None, exception=None, args=None, **kwargs) -> None:
-    if not isinstance(exception, TimeLimitExceeded) or not args:
-        return
-    close_old_connections()
-    try:
-        evaluation_fail_past_hard_limit(evaluation_id=args[0])
-    finally:
-        connection.close()
+    _fail_when_killed(exception, args, lambda evaluation_id: evaluation_fail_past_hard_limit(evaluation_id=evaluation_id))

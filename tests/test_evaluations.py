@@ -135,3 +135,19 @@ def test_the_pages_are_for_staff_and_the_form_shows_a_refusal_on_its_field(clien
 
     assert client.get(reverse("evaluation-compare-page") + f"?ids={evaluation.id}").status_code == 400
     assert client.get(reverse("evaluation-compare-page") + "?ids=x,y").status_code == 400
+
+
+def test_an_evaluation_killed_at_its_hard_limit_is_failed_with_the_reason(active_checkpoints, jobs_stay_queued):
+    from billiard.exceptions import TimeLimitExceeded
+
+    from puzzles.tasks import fail_an_evaluation_past_the_hard_limit
+
+    spec = generated_set(active_checkpoints["sudoku"], count=2, seed=0)
+    evaluation = evaluation_create(checkpoint=active_checkpoints["sudoku"], generated=spec)
+    Evaluation.objects.filter(id=evaluation.id).update(status=Evaluation.Status.RUNNING)
+    fail_an_evaluation_past_the_hard_limit(exception=RuntimeError("not a time limit"), args=[str(evaluation.id)])
+    assert Evaluation.objects.get(id=evaluation.id).status == "running"
+    fail_an_evaluation_past_the_hard_limit(exception=TimeLimitExceeded(1500), args=[str(evaluation.id)])
+    evaluation.refresh_from_db()
+    assert evaluation.status == "failed"
+    assert "ran past its time limit of 1500 s (TRM_EVALUATION_TIME_LIMIT)" in evaluation.error
