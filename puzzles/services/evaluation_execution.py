@@ -22,7 +22,7 @@ from puzzles.models import Evaluation
 from puzzles.services.evaluation_runs import EVALUATED_SPLIT
 from puzzles.services.model_cache import cached_model
 from puzzles.services.publishing import publish_evaluation
-from puzzles.services.solving import _device, worker_name
+from puzzles.services.solving import worker_device, worker_name
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def evaluation_execute(*, evaluation_id) -> None:
         checkpoint = evaluation.checkpoint
         with tempfile.TemporaryDirectory(prefix="trm-evaluation-") as scratch:
             folder = _dataset_folder(evaluation, Path(scratch))
-            model, _config = cached_model(checkpoint.path, checkpoint.content_hash, device=_device())
+            model, _config = cached_model(checkpoint.path, checkpoint.content_hash, device=worker_device())
             split = load_split(folder, EVALUATED_SPLIT)
             total = min(evaluation.limit, split.num_examples)
             _report(evaluation, phase="evaluating", done=0, total=total)

@@ -109,14 +109,14 @@ def job_fail_past_hard_limit(*, job_id) -> None:
 def job_execute(*, job_id) -> None:
     """Run one job, with whatever queued jobs can share its forward passes, unless it must give way to a
     client with less recent work (services/fair_queue.py)."""
-    if job_yield_if_unfair(job_id=job_id, device=_device()):
+    if job_yield_if_unfair(job_id=job_id, device=worker_device()):
         return
     first = _claim(job_id)
     if first is None:
         return
     if job_uses_fitting(first):  # alone: its forward passes hold its own augmentations and embedding rows
         try:
-            arc_job_execute(first, device=_device())
+            arc_job_execute(first, device=worker_device())
         except Exception as error:
             logger.exception("ARC job %s failed", first.id)
             job_finish(first, SolveJob.Status.FAILED,
@@ -153,7 +153,7 @@ def _run_batch_through_database_faults(jobs: list[SolveJob]) -> None:
             time.sleep(delay)
 
 
-def _device() -> str:
+def worker_device() -> str:
     return "cuda" if settings.TRM_DEVICE != "cpu" and torch.cuda.is_available() else "cpu"
 
 
@@ -171,7 +171,7 @@ def checkpoints_preload(checkpoints: list[tuple[str, str, str]]) -> None:
     loaded = []
     for name, path, content_hash in checkpoints:
         try:
-            cached_model(path, content_hash, device=_device())
+            cached_model(path, content_hash, device=worker_device())
             loaded.append(name)
         except Exception:
             logger.warning("could not preload checkpoint %s", name, exc_info=True)
@@ -191,7 +191,7 @@ def _members(jobs: list[SolveJob]) -> list[JobMember]:
 
 def _run_batch(jobs: list[SolveJob]) -> None:
     first = jobs[0]
-    model, config = cached_model(first.checkpoint.path, first.checkpoint.content_hash, device=_device())
+    model, config = cached_model(first.checkpoint.path, first.checkpoint.content_hash, device=worker_device())
     codec = codec_for(first.puzzle.kind, config.seq_len)
     members = _members(jobs)
     inputs = np.stack([codec.encode(grid) for member in members for grid in member.grids])
