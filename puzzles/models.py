@@ -215,6 +215,7 @@ class Evaluation(models.Model):
     figures = models.JSONField(null=True, blank=True, help_text="What `python -m solver evaluate --json` prints.")
     error = models.TextField(blank=True)
     worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of its worker.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

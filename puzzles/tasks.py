@@ -10,7 +10,8 @@ from celery.signals import task_failure, worker_init, worker_process_init, worke
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from puzzles.services.evaluation_execution import evaluation_execute, evaluation_fail_past_hard_limit
+from puzzles.services.evaluation_execution import (evaluation_execute, evaluation_fail_past_hard_limit,
+                                                   evaluations_fail_silent)
 from puzzles.services.evaluation_runs import RUN_EVALUATION
 from puzzles.services.queueing import RUN_SOLVE_JOB, jobs_requeue_lost
 from puzzles.services.solving import checkpoints_preload, checkpoints_to_preload, job_execute, job_fail_past_hard_limit
@@ -47,6 +48,7 @@ def _sweep_forever() -> None:
         try:
             close_old_connections()
             jobs_requeue_lost()
+            evaluations_fail_silent()
         except Exception:  # the database or Redis is down: try again next time
             logger.warning("sweep for lost jobs failed", exc_info=True)
         finally:

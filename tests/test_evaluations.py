@@ -151,3 +151,26 @@ def test_an_evaluation_killed_at_its_hard_limit_is_failed_with_the_reason(active
     evaluation.refresh_from_db()
     assert evaluation.status == "failed"
     assert "ran past its time limit of 1500 s (TRM_EVALUATION_TIME_LIMIT)" in evaluation.error
+
+
+def test_an_evaluation_whose_worker_stops_beating_is_failed_by_the_sweep(active_checkpoints, jobs_stay_queued, settings):
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from puzzles.services.evaluation_execution import _heartbeat, evaluations_fail_silent
+
+    settings.TRM_HEARTBEAT_STALE = 4
+    spec = generated_set(active_checkpoints["sudoku"], count=2, seed=0)
+    dead, alive = (evaluation_create(checkpoint=active_checkpoints["sudoku"], generated=spec) for _ in range(2))
+    long_ago = timezone.now() - timedelta(seconds=60)
+    Evaluation.objects.filter(id__in=[dead.id, alive.id]).update(status=Evaluation.Status.RUNNING, heartbeat_at=long_ago)
+    with _heartbeat(alive.id):  # a worker still running it beats every second
+        deadline = timezone.now() + timedelta(seconds=10)
+        while Evaluation.objects.get(id=alive.id).heartbeat_at == long_ago and timezone.now() < deadline:
+            time.sleep(0.1)
+        assert evaluations_fail_silent() == 1
+    dead.refresh_from_db()
+    assert dead.status == "failed" and "its worker stopped answering for over 4 s" in dead.error
+    assert Evaluation.objects.get(id=alive.id).status == "running"

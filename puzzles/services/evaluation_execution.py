@@ -6,15 +6,22 @@ function; they are kept on the Evaluation row, which belongs to the checkpoint (
 A generated set is built by the dataset builders into a scratch folder of the worker and removed after.
 
 An evaluation runs once: a message delivered again (its worker died, Redis handed it out again) finds it
-no longer queued and does nothing; the page says it stopped, and staff evaluate again.
+no longer queued and does nothing. While it runs, a thread renews its heartbeat (a batch of a large model
+may take longer than TRM_HEARTBEAT_STALE); one whose worker died stops beating, and the workers' sweep
+fails it with the reason (`evaluations_fail_silent`), so its page says so and staff evaluate again.
 """
 
+import contextlib
 import logging
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from puzzles.messages import evaluation_message
@@ -31,11 +38,53 @@ PROGRESS_EVERY_SECONDS = 0.5
 
 
 def _claim(evaluation_id) -> Evaluation | None:
+    now = timezone.now()
     claimed = Evaluation.objects.filter(id=evaluation_id, status=Evaluation.Status.QUEUED).update(
-        status=Evaluation.Status.RUNNING, started_at=timezone.now(), worker=worker_name())
+        status=Evaluation.Status.RUNNING, started_at=now, heartbeat_at=now, worker=worker_name())
     if not claimed:
         return None
     return Evaluation.objects.select_related("checkpoint").get(id=evaluation_id)
+
+
+@contextlib.contextmanager
+def _heartbeat(evaluation_id) -> Iterator[None]:
+    """Renew the evaluation's heartbeat every quarter of TRM_HEARTBEAT_STALE while the block runs."""
+    stop = threading.Event()
+    interval = max(1.0, settings.TRM_HEARTBEAT_STALE / 4)
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                try:
+                    Evaluation.objects.filter(id=evaluation_id, status=Evaluation.Status.RUNNING).update(
+                        heartbeat_at=timezone.now())
+                except Exception:  # the database is briefly away: the next beat tries on a new connection
+                    logger.warning("heartbeat of evaluation %s failed", evaluation_id, exc_info=True)
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name="evaluation-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=interval + 30)
+
+
+def evaluations_fail_silent() -> int:
+    """Fail the running evaluations whose worker has not beaten for TRM_HEARTBEAT_STALE (it died or was
+    restarted mid-way); the number failed. The workers' sweep calls it (puzzles/tasks.py)."""
+    now = timezone.now()
+    silent = now - timedelta(seconds=settings.TRM_HEARTBEAT_STALE)
+    failed = Evaluation.objects.filter(status=Evaluation.Status.RUNNING, heartbeat_at__lt=silent).update(
+        status=Evaluation.Status.FAILED, phase="", finished_at=now,
+        error=f"its worker stopped answering for over {settings.TRM_HEARTBEAT_STALE} s (it died or was restarted) "
+              "before the evaluation ended; evaluate again")
+    if failed:
+        logger.warning("failed %d evaluations whose worker stopped answering", failed)
+    return failed
 
 
 def _report(evaluation: Evaluation, **changes) -> None:
@@ -81,6 +130,11 @@ def evaluation_execute(*, evaluation_id) -> None:
     if evaluation is None:
         return
     publish_evaluation(evaluation.id, evaluation_message(evaluation))
+    with _heartbeat(evaluation.id):
+        _evaluate(evaluation)
+
+
+def _evaluate(evaluation: Evaluation) -> None:
     started = time.monotonic()
     try:
         from solver.data import load_split
