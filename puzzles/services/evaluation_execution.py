@@ -11,22 +11,19 @@ may take longer than TRM_HEARTBEAT_STALE); one whose worker died stops beating, 
 fails it with the reason (`evaluations_fail_silent`), so its page says so and staff evaluate again.
 """
 
-import contextlib
 import logging
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from puzzles.messages import evaluation_message
 from puzzles.models import Evaluation
 from puzzles.services.evaluation_runs import EVALUATED_SPLIT
+from puzzles.services.heartbeat import renewing
 from puzzles.services.model_cache import cached_model
 from puzzles.services.publishing import publish_evaluation
 from puzzles.services.solving import worker_device, worker_name
@@ -46,31 +43,12 @@ def _claim(evaluation_id) -> Evaluation | None:
     return Evaluation.objects.select_related("checkpoint").get(id=evaluation_id)
 
 
-@contextlib.contextmanager
-def _heartbeat(evaluation_id) -> Iterator[None]:
-    """Renew the evaluation's heartbeat every quarter of TRM_HEARTBEAT_STALE while the block runs."""
-    stop = threading.Event()
-    interval = max(1.0, settings.TRM_HEARTBEAT_STALE / 4)
+def _heartbeat(evaluation_id):
+    """Renew the evaluation's heartbeat while the block runs (services/heartbeat.py)."""
+    def renew() -> None:
+        Evaluation.objects.filter(id=evaluation_id, status=Evaluation.Status.RUNNING).update(heartbeat_at=timezone.now())
 
-    def beat() -> None:
-        try:
-            while not stop.wait(interval):
-                try:
-                    Evaluation.objects.filter(id=evaluation_id, status=Evaluation.Status.RUNNING).update(
-                        heartbeat_at=timezone.now())
-                except Exception:  # the database is briefly away: the next beat tries on a new connection
-                    logger.warning("heartbeat of evaluation %s failed", evaluation_id, exc_info=True)
-                    connection.close()
-        finally:
-            connection.close()  # this thread's own connection
-
-    thread = threading.Thread(target=beat, name="evaluation-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=interval + 30)
+    return renewing(renew, name="evaluation-heartbeat")
 
 
 def evaluations_fail_silent() -> int:

@@ -13,7 +13,6 @@ without a write, and its batch companions go on. The heartbeat (`heartbeat_while
 
 import logging
 import math
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,12 +22,13 @@ from operator import or_
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from puzzles.messages import live_step_message, status_message
 from puzzles.models import SolveJob, Step
+from puzzles.services.heartbeat import renewing
 from puzzles.services.publishing import publish_status, publish_step
 
 logger = logging.getLogger(__name__)
@@ -56,31 +56,15 @@ def _held(jobs: list[SolveJob]) -> Q:
 
 @contextmanager
 def heartbeat_while(members: list[JobMember]) -> Iterator[None]:
-    """Renew the members' heartbeat every quarter of TRM_HEARTBEAT_STALE while the block runs (a forward
-    pass may take longer than that), for the jobs this worker still holds and that still run."""
-    stop = threading.Event()
-    interval = max(1.0, settings.TRM_HEARTBEAT_STALE / 4)
+    """Renew the members' heartbeat while the block runs, for the jobs this worker still holds and that
+    still run."""
+    def renew() -> None:
+        held = [m.job for m in members if not m.lost]
+        if held:
+            SolveJob.objects.filter(_held(held), status=SolveJob.Status.RUNNING).update(heartbeat_at=timezone.now())
 
-    def beat() -> None:
-        try:
-            while not stop.wait(interval):
-                held = [m.job for m in members if not m.lost]
-                try:
-                    if held:
-                        SolveJob.objects.filter(_held(held), status=SolveJob.Status.RUNNING).update(heartbeat_at=timezone.now())
-                except Exception:  # the database is briefly away: the next beat tries on a new connection
-                    logger.warning("heartbeat of %d jobs failed", len(held), exc_info=True)
-                    connection.close()
-        finally:
-            connection.close()  # this thread's own connection
-
-    thread = threading.Thread(target=beat, name="job-heartbeat", daemon=True)
-    thread.start()
-    try:
+    with renewing(renew, name="job-heartbeat"):
         yield
-    finally:
-        stop.set()
-        thread.join(timeout=interval + 30)
 
 
 def job_finish(job: SolveJob, status: str, *, error: str = "", result: dict | None = None) -> None:
