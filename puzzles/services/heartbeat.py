@@ -15,12 +15,17 @@ from django.db import connection
 logger = logging.getLogger(__name__)
 
 
+def beat_interval() -> float:
+    """Seconds between two renewals: a quarter of TRM_HEARTBEAT_STALE, so a few beats may fail in a row."""
+    return max(1.0, settings.TRM_HEARTBEAT_STALE / 4)
+
+
 @contextmanager
 def renewing(renew: Callable[[], None], *, name: str) -> Iterator[None]:
     """Call `renew` every quarter of TRM_HEARTBEAT_STALE while the block runs (a forward pass may take longer
     than that), in a thread of its own with its own database connection."""
     stop = threading.Event()
-    interval = max(1.0, settings.TRM_HEARTBEAT_STALE / 4)
+    interval = beat_interval()
 
     def beat() -> None:
         try:

@@ -34,6 +34,7 @@ from puzzles.models import Checkpoint, SolveJob
 from puzzles.services.puzzle_input import parse_puzzle
 from puzzles.services.arc_solving import arc_job_execute, job_uses_fitting
 from puzzles.services.fair_queue import job_yield_if_unfair
+from puzzles.services.heartbeat import beat_interval
 from puzzles.services.job_steps import JobMember, heartbeat_while, job_finish, steps_record
 from solver.codecs import codec_for
 from solver.thinking import think_steps
@@ -62,17 +63,27 @@ def _take(job: SolveJob, now) -> bool:
 
 
 def _claim(job_id) -> SolveJob | None:
-    """The job, marked running here; None when it has ended (maybe in another worker's batch)."""
+    """The job, marked running here; None when it has ended (maybe in another worker's batch).
+
+    A running job is taken over only when its heartbeat is stale and then stays where it was for two beats
+    more: after a database outage longer than TRM_HEARTBEAT_STALE every heartbeat is old at once, and the
+    workers still alive renew theirs within a beat of the database coming back.
+    """
     stale = timedelta(seconds=settings.TRM_HEARTBEAT_STALE)
+    silent: tuple[object, object] | None = None  # the stale heartbeat seen, and when it was first seen
     while True:
         with transaction.atomic():
             job = SolveJob.objects.select_for_update(of=("self",)).select_related("puzzle", "checkpoint").filter(id=job_id).first()
             if job is None or job.is_finished:
                 return None
             now = timezone.now()
-            alive_elsewhere = job.status == SolveJob.Status.RUNNING and job.heartbeat_at and now - job.heartbeat_at < stale
-            if not alive_elsewhere:
+            if job.status != SolveJob.Status.RUNNING or not job.heartbeat_at:
                 return job if _take(job, now) else None
+            if now - job.heartbeat_at >= stale:
+                if silent is None or silent[0] != job.heartbeat_at:
+                    silent = (job.heartbeat_at, now)
+                elif (now - silent[1]).total_seconds() >= 2 * beat_interval():
+                    return job if _take(job, now) else None
         time.sleep(WAIT_POLL_SECONDS)  # another worker's batch runs it: keep our message until it ends
 
 
