@@ -13,7 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from puzzles.evaluation_forms import EvaluationForm
 from puzzles.models import Evaluation
-from puzzles.services.evaluation_chart import headline_measure, per_step_chart_svg
+from puzzles.services.evaluation_chart import per_step_chart_svg
+from puzzles.services.evaluation_measures import per_step_measure
 
 MAX_COMPARED = 6
 
@@ -48,8 +49,8 @@ def _breakdowns(figures: dict) -> list[dict]:
         tables.append({"title": "By difficulty (guesses)", "columns": ["band", "puzzles", "exact"],
                        "rows": [[r["difficulty"], r["puzzles"], _pct(r["exact_accuracy"])] for r in figures["by_difficulty"]]})
     if figures.get("by_size"):
-        key = "valid_shortest_path" if figures.get("kind") == "maze" else "exact_accuracy"
-        tables.append({"title": "By size", "columns": ["size", "puzzles", headline_measure(figures)[1]],
+        key, name = per_step_measure(figures)
+        tables.append({"title": "By size", "columns": ["size", "puzzles", name],
                        "rows": [[r["size"], r["puzzles"], _pct(r.get(key))] for r in figures["by_size"]]})
     if figures.get("by_family"):
         tables.append({"title": "By rule family", "columns": ["family", "tasks", "pass@2"],
@@ -58,7 +59,7 @@ def _breakdowns(figures: dict) -> list[dict]:
 
 
 def _per_step(figures: dict) -> list[list[str]]:
-    key = headline_measure(figures)[0]
+    key = per_step_measure(figures)[0]
     return [[r["step"], _pct(r.get(key)), _pct(r.get("token_accuracy")), r.get("would_halt_here", 0)]
             for r in figures.get("per_step") or []]
 
@@ -88,7 +89,7 @@ def evaluation_page(request, evaluation_id):
     return render(request, "puzzles/evaluation.html", {
         "evaluation": evaluation, "figures": figures, "same_set": same_set,
         "chart": per_step_chart_svg([(_label(evaluation), figures)]),
-        "measure": headline_measure(figures)[1], "headline": _headline(figures), "per_step": _per_step(figures),
+        "measure": per_step_measure(figures)[1], "headline": _headline(figures), "per_step": _per_step(figures),
         "breakdowns": _breakdowns(figures),
     })
 
@@ -114,7 +115,7 @@ def evaluation_compare_page(request):
                     for e in evaluations],
         "same_set": len({e.set_key for e in evaluations}) == 1,
         "chart": per_step_chart_svg([(_label(e), e.figures) for e in finished]),
-        "measure": headline_measure(finished[0].figures if finished else {})[1],
+        "measure": per_step_measure(finished[0].figures if finished else {})[1],
         "steps": _step_rows(finished),
     })
 

@@ -229,10 +229,11 @@ class Evaluation(models.Model):
 
     @property
     def result_summary(self) -> str:
-        """The figure that matters for the kind, after the last step: e.g. "exact 72.8%"."""
+        """The figure that matters for the kind, after the last step: e.g. "exact accuracy 72.8%"."""
+        from puzzles.services.evaluation_measures import final_measure
+
         figures = self.figures or {}
-        name, key = {"maze": ("valid shortest path", "valid_shortest_path"),
-                     "arc": ("pass@2", "pass@2")}.get(figures.get("kind", ""), ("exact", "exact_accuracy"))
+        key, name = final_measure(figures)
         value = figures.get(key)
         return f"{name} {100 * value:.1f}%" if isinstance(value, (int, float)) else ""
 

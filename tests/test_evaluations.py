@@ -170,7 +170,16 @@ def test_an_evaluation_whose_worker_stops_beating_is_failed_by_the_sweep(active_
         deadline = timezone.now() + timedelta(seconds=10)
         while Evaluation.objects.get(id=alive.id).heartbeat_at == long_ago and timezone.now() < deadline:
             time.sleep(0.1)
+        assert evaluations_fail_silent() == 0  # seen silent once: it may be a database outage ending
+        time.sleep(2.1)  # two beats
         assert evaluations_fail_silent() == 1
     dead.refresh_from_db()
     assert dead.status == "failed" and "its worker stopped answering for over 4 s" in dead.error
     assert Evaluation.objects.get(id=alive.id).status == "running"
+
+
+def test_each_kind_is_summed_up_by_the_figure_that_says_its_answers_are_right():
+    figures = {"exact_accuracy": 0.5, "valid_shortest_path": 0.75, "pass@2": 0.25}
+    summaries = {kind: Evaluation(figures=dict(figures, kind=kind)).result_summary for kind in ("sudoku", "maze", "arc")}
+    assert summaries == {"sudoku": "exact accuracy 50.0%", "maze": "valid shortest path 75.0%", "arc": "pass@2 25.0%"}
+    assert Evaluation(figures=None).result_summary == ""

@@ -1,25 +1,20 @@
 """An evaluation's accuracy after each supervision step as an inline SVG, one or several runs on one chart.
 
-For each run: the headline measure (a valid shortest path for mazes, exact accuracy otherwise) as a solid
-line, token accuracy dashed, and a mark under the axis at the step where the halting head would stop on
-average. A single run also gets bars: the share of puzzles whose halting head would stop at that step. The page's caption
-says which line is which.
+For each run: the kind's per-step measure (services/evaluation_measures.py: a valid shortest path for
+mazes, exact accuracy otherwise) as a solid line, token accuracy dashed, and a mark under the axis at the
+step where the halting head would stop on average. A single run also gets bars: the share of puzzles whose
+halting head would stop at that step. The page's caption says which line is which.
 Drawn here, as the training curve is (services/training_curve.py): a few polylines, no plotting library
 in the web process. Labels come from the database and are escaped.
 """
 
 from django.utils.html import escape
 
+from puzzles.services.evaluation_measures import per_step_measure
+
 WIDTH, HEIGHT = 560, 230
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 24, 40
 COLOURS = ("#3857d6", "#b3261e", "#2a7d45", "#8a4bb5", "#c77700", "#00838f")
-
-
-def headline_measure(figures: dict) -> tuple[str, str]:
-    """(key, name) of the per-step figure that says whether an answer is right for the set's kind."""
-    if figures.get("kind") == "maze":
-        return "valid_shortest_path", "valid shortest path"
-    return "exact_accuracy", "exact accuracy"
 
 
 def per_step_chart_svg(runs: list[tuple[str, dict]]) -> str:
@@ -36,7 +31,7 @@ def per_step_chart_svg(runs: list[tuple[str, dict]]) -> str:
     def y(share: float) -> float:
         return TOP + (1 - max(0.0, min(1.0, share))) * plot_h
 
-    measure, measure_name = headline_measure(runs[0][1])
+    measure, measure_name = per_step_measure(runs[0][1])
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" role="img" '
              f'class="evaluation-chart" aria-label="{escape(measure_name)} after each of {steps} steps">']
     for share in (0, 0.5, 1):
