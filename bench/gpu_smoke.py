@@ -5,8 +5,11 @@ worker, and 20 training updates under torchrun. Made to be run on a GPU machine 
     python bench/gpu_smoke.py --device cpu --quick   # a dry run of the same code on a CPU (small sizes)
 
 1. Speed: the published models (Sudoku mlp_t 5M, maze/ARC attention 7M; random weights, speed does not
-   depend on them) run 16 supervision steps at batch 1, 32 and 256, in fp32 and bf16; per-step ms and
-   puzzles/s of a whole 16-step solve, bf16 over fp32 measured in the same run. nano-trm publishes
+   depend on them) run 16 supervision steps at batch 1, 32 and 256, in fp32, bf16, and bf16 with the H
+   cycle under torch.compile (on CUDA also "reduce-overhead": CUDA graphs); per-step ms and puzzles/s of a
+   whole 16-step solve, bf16 over fp32 and compiled over eager measured in the same run, and the share of
+   answer tokens a compiled run shares with eager after step 1 and 16 (fusion rounds differently, and the
+   recursion of random weights amplifies rounding: step 1 is where a wrong compile would show). nano-trm publishes
    TRM-Heavy (9.2M) at batch 32: 72 puzzles/s fp32, 255/s bf16 (its GPU unnamed), the figure to set beside.
 2. Jobs: `make run`'s launcher (role all: embedded Redis, SQLite in a temporary folder, one worker on the
    device) solves the shipped demos' Example of each kind, submitted over HTTP; per job the seconds from
@@ -19,6 +22,7 @@ Prints each part's table and writes everything as JSON (--output).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import shutil
@@ -50,36 +54,86 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def timed_solve(model: TRM, tokens: torch.Tensor, ids: torch.Tensor,
+                device: torch.device) -> tuple[float, float, list[torch.Tensor]]:
+    """(seconds of the 2 warm-up steps, seconds of a STEPS-step solve, its answer tokens after each step)."""
+    started = time.perf_counter()
+    for _ in solve_steps(model, tokens, ids, steps=2):  # warm-up (kernels, allocator; compilation)
+        pass
+    synchronize(device)
+    warm_up = time.perf_counter() - started
+    started = time.perf_counter()
+    answers = [torch.as_tensor(result.tokens) for result in solve_steps(model, tokens, ids, steps=STEPS)]
+    synchronize(device)
+    return warm_up, time.perf_counter() - started, answers
+
+
+def compile_cycle(model: TRM, mode: str) -> None:
+    """Replace the model's H cycle (the step's whole network work) by a torch.compile'd one.
+
+    "reduce-overhead" replays it as a CUDA graph; a graph's outputs live in memory that its next replay
+    overwrites, and the step loop feeds them back in, so they are copied out.
+    """
+    compiled = torch.compile(model.cycle, mode=mode, dynamic=False)
+
+    def cycle(z_H: torch.Tensor, z_L: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if mode == "reduce-overhead":
+            torch.compiler.cudagraph_mark_step_begin()
+        z_H, z_L = compiled(z_H, z_L, x)
+        return z_H.clone(), z_L.clone()
+
+    model.cycle = cycle  # type: ignore[method-assign]  # an instance attribute, removed after
+
+
 def step_speed(device: torch.device, batches: list[int], quick: bool) -> list[dict]:
+    """Each model and batch in fp32, bf16, and bf16 with the H cycle compiled (on CUDA also as CUDA graphs):
+    ms a step, puzzles a second of a whole solve, ratios over eager fp32 / bf16 from the same run, and how
+    many answer tokens the compiled run shares with eager bf16 (fusion changes the rounding)."""
     rows = []
+    compile_modes = ["default", "reduce-overhead"] if device.type == "cuda" else ["default"]
+    variants = [("float32", None), ("bfloat16", None)] + [("bfloat16", mode) for mode in compile_modes]
     for kind in ("sudoku", "maze"):  # ARC has the maze's shape but for its vocabulary: the same speed
         config = TRMConfig.for_kind(kind, forward_dtype="float32")
         if quick:
             config = replace(config, hidden_size=64, num_heads=2, H_cycles=2, L_cycles=2)
         model = TRM(config)
         init_weights(model, torch.Generator().manual_seed(0))
-        for dtype in (torch.float32, torch.bfloat16):
-            runnable = model.to(device=device, dtype=dtype)
-            for batch in batches:
-                tokens = torch.randint(1, config.vocab_size, (batch, config.seq_len), device=device)
-                ids = torch.zeros(batch, dtype=torch.int32, device=device)
-                for _ in solve_steps(runnable, tokens, ids, steps=2):  # warm-up (kernels, allocator)
-                    pass
-                synchronize(device)
-                started = time.perf_counter()
-                for _ in solve_steps(runnable, tokens, ids, steps=STEPS):
-                    pass
-                synchronize(device)
-                seconds = time.perf_counter() - started
-                rows.append({"model": f"{kind} {config.variant}", "dtype": str(dtype).removeprefix("torch."),
-                             "batch": batch, "ms_per_step": round(1000 * seconds / STEPS, 3),
-                             "puzzles_per_s": round(batch / seconds, 2)})
-                print(f"{rows[-1]['model']:<22} {rows[-1]['dtype']:<9} batch {batch:>4}: "
-                      f"{rows[-1]['ms_per_step']:>9.2f} ms/step  {rows[-1]['puzzles_per_s']:>9.2f} puzzles/s", flush=True)
-    for row in rows:
-        if row["dtype"] == "bfloat16":
-            fp32 = next(r for r in rows if r["model"] == row["model"] and r["batch"] == row["batch"] and r["dtype"] == "float32")
-            row["bf16_over_fp32"] = round(row["puzzles_per_s"] / fp32["puzzles_per_s"], 2)
+        runnables = {name: copy.deepcopy(model).to(device=device, dtype=getattr(torch, name)) for name in ("float32", "bfloat16")}
+        for batch in batches:
+            tokens = torch.randint(1, config.vocab_size, (batch, config.seq_len), device=device)
+            ids = torch.zeros(batch, dtype=torch.int32, device=device)
+            eager: dict[str, dict] = {}
+            for dtype_name, mode in variants:
+                runnable = runnables[dtype_name]
+                row = {"model": f"{kind} {config.variant}", "dtype": dtype_name, "compile": mode or "", "batch": batch}
+                try:
+                    if mode:
+                        torch._dynamo.reset()
+                        compile_cycle(runnable, mode)
+                    warm_up, seconds, answer = timed_solve(runnable, tokens, ids, device)
+                except Exception as error:  # a compile mode this machine cannot run: say why, go on
+                    row["error"] = f"{type(error).__name__}: {error}"[:400]
+                    print(f"{row['model']:<22} {dtype_name:<9} {mode or 'eager':<15} batch {batch:>4}: {row['error']}", flush=True)
+                    rows.append(row)
+                    continue
+                finally:
+                    runnable.__dict__.pop("cycle", None)
+                row.update(ms_per_step=round(1000 * seconds / STEPS, 3), puzzles_per_s=round(batch / seconds, 2),
+                           warm_up_s=round(warm_up, 2))
+                if not mode:
+                    eager[dtype_name] = {"row": row, "answer": answer}
+                if dtype_name == "bfloat16":
+                    row["bf16_over_fp32"] = round(row["puzzles_per_s"] / eager["float32"]["row"]["puzzles_per_s"], 2)
+                if mode:
+                    row["over_eager_bf16"] = round(row["puzzles_per_s"] / eager["bfloat16"]["row"]["puzzles_per_s"], 2)
+                    # After step 1 and the last: random weights amplify rounding (the mlp_t Sudoku's answers
+                    # part after ~16 H cycles even in fp32), so step 1 is where a wrong compile would show.
+                    row["tokens_as_eager_bf16"] = [round(float((answer[i] == eager["bfloat16"]["answer"][i]).float().mean()), 4)
+                                                   for i in (0, -1)]
+                print(f"{row['model']:<22} {dtype_name:<9} {mode or 'eager':<15} batch {batch:>4}: "
+                      f"{row['ms_per_step']:>9.2f} ms/step  {row['puzzles_per_s']:>9.2f} puzzles/s  "
+                      f"(warm-up {row['warm_up_s']} s)", flush=True)
+                rows.append(row)
     return rows
 
 
