@@ -9,6 +9,7 @@ import pytest
 from puzzles.gallery import starting_puzzles
 from puzzles.models import SolveJob
 from solver.datasets import maze, sudoku
+from tests.browser import drag_across
 
 pytestmark = pytest.mark.stack
 
@@ -24,19 +25,6 @@ def sudoku_text(page) -> str:
 
 def maze_rows(page) -> list[str]:
     return page.locator("#puzzle-text").input_value().split("\n")
-
-
-def drag_across(page, board, cells: list[tuple[int, int]], width: int) -> None:
-    """Press on the first cell, move through the others, release."""
-    def centre(r, c):
-        box = board.locator(".cell").nth(r * width + c).bounding_box()
-        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-
-    page.mouse.move(*centre(*cells[0]))
-    page.mouse.down()
-    for cell in cells[1:]:
-        page.mouse.move(*centre(*cell), steps=3)
-    page.mouse.up()
 
 
 def screenshot(page, name: str) -> None:

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import drag_across
+
 pytestmark = pytest.mark.stack
 
 SCREENSHOTS = Path(__file__).resolve().parent / "artifacts"
@@ -115,19 +117,6 @@ def test_type_a_sudoku_on_the_board_with_the_keyboard_then_undo(stack, active_ch
     assert board.locator(".cell.conflict").count() == 0
     page.get_by_role("button", name="Solve").click()  # two clues: refused before it is sent
     page.locator("#form-error", has_text="more than one solution").wait_for(timeout=10_000)
-
-
-def drag_across(page, board, cells: list[tuple[int, int]], width: int) -> None:
-    """Press on the first cell, move through the others, release."""
-    def centre(r, c):
-        box = board.locator(".cell").nth(r * width + c).bounding_box()
-        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-
-    page.mouse.move(*centre(*cells[0]))
-    page.mouse.down()
-    for cell in cells[1:]:
-        page.mouse.move(*centre(*cell), steps=3)
-    page.mouse.up()
 
 
 def test_draw_a_maze_with_the_mouse_then_solve_it(stack, active_checkpoints, page):
