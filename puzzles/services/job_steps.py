@@ -75,7 +75,10 @@ def job_finish(job: SolveJob, status: str, *, error: str = "", result: dict | No
     )
     job.refresh_from_db()
     if job.is_finished:
-        publish_status(job.id, status_message(job))
+        # After the commit: a caller inside a transaction (a claim that gives up, services/solving.py) would
+        # otherwise tell viewers of an end that the API does not show yet, or ever if it rolled back.
+        message = status_message(job)
+        transaction.on_commit(lambda: publish_status(job.id, message))
     else:
         logger.warning("job %s was taken over by %s (attempt %d); this worker leaves it", job.id, job.worker, job.attempts)
 
