@@ -9,6 +9,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from puzzles.services.evaluation_measures import final_measure
 from solver.codecs import CANVAS, maze_field
 
 PUZZLE_KINDS = [("sudoku", "Sudoku"), ("maze", "Maze"), ("arc", "ARC-AGI")]
@@ -230,8 +231,6 @@ class Evaluation(models.Model):
     @property
     def result_summary(self) -> str:
         """The figure that matters for the kind, after the last step: e.g. "exact accuracy 72.8%"."""
-        from puzzles.services.evaluation_measures import final_measure
-
         figures = self.figures or {}
         key, name = final_measure(figures)
         value = figures.get(key)

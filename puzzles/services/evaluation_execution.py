@@ -23,7 +23,7 @@ from django.utils import timezone
 from puzzles.messages import evaluation_message
 from puzzles.models import Evaluation
 from puzzles.services.evaluation_runs import EVALUATED_SPLIT
-from puzzles.services.heartbeat import beat_interval, renewing
+from puzzles.services.heartbeat import renewing, silent_long_enough
 from puzzles.services.model_cache import cached_model
 from puzzles.services.publishing import publish_evaluation
 from puzzles.services.solving import worker_device, worker_name
@@ -57,24 +57,18 @@ _seen_silent: dict = {}
 
 def evaluations_fail_silent() -> int:
     """Fail the running evaluations whose worker has not beaten for TRM_HEARTBEAT_STALE (it died or was
-    restarted mid-way); the number failed. The workers' sweep calls it (puzzles/tasks.py).
-
-    One is failed only when a sweep finds the same stale heartbeat at least two beats after a sweep first
-    found it: after a database outage longer than TRM_HEARTBEAT_STALE every heartbeat is old at once, and the
-    workers still alive renew theirs within a beat of the database coming back.
+    restarted mid-way) and whose heartbeat then stays where it was for two beats more (services/heartbeat.py
+    `silent_long_enough`); the number failed. The workers' sweep calls it (puzzles/tasks.py).
     """
     now = timezone.now()
     found = dict(Evaluation.objects.filter(
         status=Evaluation.Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=settings.TRM_HEARTBEAT_STALE),
     ).values_list("id", "heartbeat_at"))
-    for evaluation_id in [i for i, (beat, _) in _seen_silent.items() if found.get(i) != beat]:
+    for evaluation_id in set(_seen_silent) - set(found):
         del _seen_silent[evaluation_id]  # it beat again, or ended
-    for evaluation_id, beat in found.items():
-        _seen_silent.setdefault(evaluation_id, (beat, now))
-    confirmed_by = now - timedelta(seconds=2 * beat_interval())
     failed = 0
-    for evaluation_id, (beat, first_seen) in list(_seen_silent.items()):
-        if first_seen > confirmed_by:
+    for evaluation_id, beat in found.items():
+        if not silent_long_enough(_seen_silent, evaluation_id, beat, now):
             continue
         del _seen_silent[evaluation_id]
         failed += Evaluation.objects.filter(id=evaluation_id, status=Evaluation.Status.RUNNING, heartbeat_at=beat).update(

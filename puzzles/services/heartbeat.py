@@ -20,6 +20,20 @@ def beat_interval() -> float:
     return max(1.0, settings.TRM_HEARTBEAT_STALE / 4)
 
 
+def silent_long_enough(seen: dict, key, heartbeat, now) -> bool:
+    """Whether the stale `heartbeat` of `key` was already seen, unchanged, at least two beats before `now`.
+
+    A stale heartbeat alone does not prove a worker dead: after a database outage longer than
+    TRM_HEARTBEAT_STALE every heartbeat is old at once, and the workers still alive renew theirs within a
+    beat of the database coming back. `seen` keeps the first sighting of each key (key -> (heartbeat, when)).
+    """
+    first = seen.get(key)
+    if first is None or first[0] != heartbeat:
+        seen[key] = (heartbeat, now)
+        return False
+    return (now - first[1]).total_seconds() >= 2 * beat_interval()
+
+
 @contextmanager
 def renewing(renew: Callable[[], None], *, name: str) -> Iterator[None]:
     """Call `renew` every quarter of TRM_HEARTBEAT_STALE while the block runs (a forward pass may take longer

@@ -34,7 +34,7 @@ from puzzles.models import Checkpoint, SolveJob
 from puzzles.services.puzzle_input import parse_puzzle
 from puzzles.services.arc_solving import arc_job_execute, job_uses_fitting
 from puzzles.services.fair_queue import job_yield_if_unfair
-from puzzles.services.heartbeat import beat_interval
+from puzzles.services.heartbeat import silent_long_enough
 from puzzles.services.job_steps import JobMember, heartbeat_while, job_finish, steps_record
 from solver.codecs import codec_for
 from solver.thinking import think_steps
@@ -66,11 +66,10 @@ def _claim(job_id) -> SolveJob | None:
     """The job, marked running here; None when it has ended (maybe in another worker's batch).
 
     A running job is taken over only when its heartbeat is stale and then stays where it was for two beats
-    more: after a database outage longer than TRM_HEARTBEAT_STALE every heartbeat is old at once, and the
-    workers still alive renew theirs within a beat of the database coming back.
+    more (services/heartbeat.py `silent_long_enough`).
     """
     stale = timedelta(seconds=settings.TRM_HEARTBEAT_STALE)
-    silent: tuple[object, object] | None = None  # the stale heartbeat seen, and when it was first seen
+    seen_silent: dict = {}
     while True:
         with transaction.atomic():
             job = SolveJob.objects.select_for_update(of=("self",)).select_related("puzzle", "checkpoint").filter(id=job_id).first()
@@ -79,11 +78,8 @@ def _claim(job_id) -> SolveJob | None:
             now = timezone.now()
             if job.status != SolveJob.Status.RUNNING or not job.heartbeat_at:
                 return job if _take(job, now) else None
-            if now - job.heartbeat_at >= stale:
-                if silent is None or silent[0] != job.heartbeat_at:
-                    silent = (job.heartbeat_at, now)
-                elif (now - silent[1]).total_seconds() >= 2 * beat_interval():
-                    return job if _take(job, now) else None
+            if now - job.heartbeat_at >= stale and silent_long_enough(seen_silent, job.id, job.heartbeat_at, now):
+                return job if _take(job, now) else None
         time.sleep(WAIT_POLL_SECONDS)  # another worker's batch runs it: keep our message until it ends
 
 
