@@ -12,7 +12,7 @@ from django.db import close_old_connections, connection
 
 from puzzles.services.evaluation_execution import (evaluation_execute, evaluation_fail_past_hard_limit,
                                                    evaluations_fail_silent)
-from puzzles.services.evaluation_runs import RUN_EVALUATION
+from puzzles.services.evaluation_runs import RUN_EVALUATION, evaluations_requeue_lost
 from puzzles.services.queueing import RUN_SOLVE_JOB, jobs_requeue_lost
 from puzzles.services.solving import checkpoints_preload, checkpoints_to_preload, job_execute, job_fail_past_hard_limit
 
@@ -48,6 +48,7 @@ def _sweep_forever() -> None:
         try:
             close_old_connections()
             jobs_requeue_lost()
+            evaluations_requeue_lost()
             evaluations_fail_silent()
         except Exception:  # the database or Redis is down: try again next time
             logger.warning("sweep for lost jobs failed", exc_info=True)
@@ -101,7 +102,8 @@ def preload_checkpoints(**kwargs) -> None:
 
 @worker_ready.connect
 def start_sweeping(**kwargs) -> None:
-    """Every worker sweeps for jobs whose queue message was lost (see services/queueing.py)."""
+    """Every worker sweeps for jobs and evaluations whose queue message was lost (services/queueing.py,
+    services/evaluation_runs.py) and for evaluations whose worker died (services/evaluation_execution.py)."""
     threading.Thread(target=_sweep_forever, name="lost-job-sweep", daemon=True).start()
 
 

@@ -183,3 +183,35 @@ def test_each_kind_is_summed_up_by_the_figure_that_says_its_answers_are_right():
     summaries = {kind: Evaluation(figures=dict(figures, kind=kind)).result_summary for kind in ("sudoku", "maze", "arc")}
     assert summaries == {"sudoku": "exact accuracy 50.0%", "maze": "valid shortest path 75.0%", "arc": "pass@2 25.0%"}
     assert Evaluation(figures=None).result_summary == ""
+
+
+def test_a_queued_evaluation_whose_message_was_lost_is_sent_again_once(active_checkpoints, jobs_stay_queued, settings,
+                                                                       redis_url):
+    """Redis restarted without persistence and lost the queue: the workers' sweep sends a queued evaluation again
+    once its message has waited TRM_REQUEUE_AFTER, once however many sweeps run; a recent one and a running one
+    are left alone."""
+    from datetime import timedelta
+
+    import redis
+    from django.utils import timezone
+
+    from puzzles.services.evaluation_runs import evaluations_requeue_lost
+    from trmweb.redis_databases import redis_databases
+
+    settings.TRM_REQUEUE_AFTER = 60
+    broker = redis.Redis.from_url(redis_databases(redis_url).broker)
+    spec = generated_set(active_checkpoints["sudoku"], count=2, seed=0)
+    lost, recent, running = (evaluation_create(checkpoint=active_checkpoints["sudoku"], generated=spec) for _ in range(3))
+    assert broker.llen(jobs_stay_queued) == 3  # each sent once, on commit
+    broker.delete(jobs_stay_queued)  # the restart
+    long_ago = timezone.now() - timedelta(seconds=120)
+    Evaluation.objects.filter(id__in=[lost.id, running.id]).update(enqueued_at=long_ago)
+    Evaluation.objects.filter(id=running.id).update(status=Evaluation.Status.RUNNING)
+
+    assert evaluations_requeue_lost() == 1
+    assert evaluations_requeue_lost() == 0  # just sent: not again until it has waited TRM_REQUEUE_AFTER anew
+    messages = broker.lrange(jobs_stay_queued, 0, -1)
+    assert len(messages) == 1 and str(lost.id).encode() in messages[0]
+    lost.refresh_from_db()
+    assert lost.status == "queued" and lost.enqueued_at > long_ago
+    broker.close()

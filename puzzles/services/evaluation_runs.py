@@ -12,11 +12,13 @@ The web process only reads dataset.json files and queues the task by name; the w
 import json
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from puzzles.models import Checkpoint, Evaluation
@@ -153,9 +155,11 @@ def evaluation_create(*, checkpoint: Checkpoint, dataset_name: str = "", generat
 
 def evaluation_enqueue(*, evaluation_id) -> bool:
     """Send the evaluation to the workers' queue; when Redis cannot take it, fail it with the reason (an
-    evaluation is asked for by a person at the page, who can ask again)."""
+    evaluation is asked for by a person at the page, who can ask again). False when the sweep sent it first."""
+    if not _claim_sending(evaluation_id, previously_enqueued_at=None):
+        return False
     try:
-        current_app.send_task(RUN_EVALUATION, args=[str(evaluation_id)], queue=settings.TRM_SOLVE_QUEUE)
+        _send(evaluation_id)
         return True
     except Exception as error:
         logger.warning("could not queue evaluation %s: %s", evaluation_id, error)
@@ -163,3 +167,36 @@ def evaluation_enqueue(*, evaluation_id) -> bool:
             status=Evaluation.Status.FAILED, finished_at=timezone.now(),
             error=f"the queue (Redis) could not be reached, so no worker got it: {error}; evaluate again")
         return False
+
+
+def evaluations_requeue_lost() -> int:
+    """Send again the queued evaluations whose message has waited TRM_REQUEUE_AFTER, as the sweep does for jobs
+    (services/queueing.py): Redis restarted without persistence and lost its queue, say. A message that was
+    only slow is then delivered twice, which is harmless: a worker runs an evaluation only while it is queued
+    (services/evaluation_execution.py). The number sent."""
+    waited_long = timezone.now() - timedelta(seconds=settings.TRM_REQUEUE_AFTER)
+    queued = Evaluation.objects.filter(status=Evaluation.Status.QUEUED)
+    waiting = queued.filter(Q(enqueued_at__lt=waited_long) | Q(enqueued_at__isnull=True, created_at__lt=waited_long))
+    sent = 0
+    for evaluation_id, enqueued_at in waiting.values_list("id", "enqueued_at")[:100]:
+        if not _claim_sending(evaluation_id, previously_enqueued_at=enqueued_at):
+            continue  # another worker's sweep sent it
+        try:
+            _send(evaluation_id)
+            sent += 1
+        except Exception as error:  # the next sweep past TRM_REQUEUE_AFTER tries again
+            logger.warning("could not queue evaluation %s again: %s", evaluation_id, error)
+    if sent:
+        logger.info("queued %d evaluations again whose message was lost", sent)
+    return sent
+
+
+def _claim_sending(evaluation_id, *, previously_enqueued_at) -> bool:
+    """Record that the message is being sent now; only the caller that still sees `previously_enqueued_at`
+    gets True, so concurrent sweeps (and a sweep racing the first send) send it once."""
+    return bool(Evaluation.objects.filter(id=evaluation_id, status=Evaluation.Status.QUEUED,
+                                          enqueued_at=previously_enqueued_at).update(enqueued_at=timezone.now()))
+
+
+def _send(evaluation_id) -> None:
+    current_app.send_task(RUN_EVALUATION, args=[str(evaluation_id)], queue=settings.TRM_SOLVE_QUEUE)
