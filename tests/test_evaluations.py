@@ -204,6 +204,8 @@ def test_a_queued_evaluation_whose_message_was_lost_is_sent_again_once(active_ch
     lost, recent, running = (evaluation_create(checkpoint=active_checkpoints["sudoku"], generated=spec) for _ in range(3))
     assert broker.llen(jobs_stay_queued) == 3  # each sent once, on commit
     broker.delete(jobs_stay_queued)  # the restart
+    # Past this test's TRM_REQUEUE_AFTER, within the session stack's (300 s): its worker's sweep sees this
+    # database too, and would send the evaluation to a queue it consumes.
     long_ago = timezone.now() - timedelta(seconds=120)
     Evaluation.objects.filter(id__in=[lost.id, running.id]).update(enqueued_at=long_ago)
     Evaluation.objects.filter(id=running.id).update(status=Evaluation.Status.RUNNING)
